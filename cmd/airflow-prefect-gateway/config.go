@@ -1,0 +1,211 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"airflow-prefect-gateway/prefect"
+)
+
+// Config is the gateway's configuration. Precedence: flags > environment > YAML file
+// (--config or GATEWAY_CONFIG) > defaults. Upstream settings use Prefect's own variable names.
+type Config struct {
+	PrefectAPIURL        string        `yaml:"prefect_api_url"`
+	PrefectAPIKey        string        `yaml:"prefect_api_key"`
+	PrefectAPIAuthString string        `yaml:"prefect_api_auth_string"`
+	Listen               string        `yaml:"listen"`
+	UpstreamTimeout      time.Duration `yaml:"upstream_timeout"`
+	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
+	LogFormat            string        `yaml:"log_format"`
+	LogLevel             string        `yaml:"log_level"`
+	BodyLimit            string        `yaml:"body_limit"`
+	MaxPageLimit         int           `yaml:"maximum_page_limit"`
+	DAGCacheTTL          time.Duration `yaml:"dag_cache_ttl"`
+	AuthMode             string        `yaml:"auth_mode"`
+	UsersFile            string        `yaml:"users_file"`
+
+	// Only in the file: maps that do not fit a flag or a variable.
+	DAGAliases map[string]string   `yaml:"dag_aliases"` // dag_id → "flow/deployment"
+	DAGOwners  map[string][]string `yaml:"dag_owners"`  // dag_id → owners
+}
+
+func defaultConfig() Config {
+	return Config{
+		PrefectAPIURL:   "http://127.0.0.1:4200/api",
+		Listen:          "127.0.0.1:8080",
+		UpstreamTimeout: 30 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
+		LogFormat:       "json",
+		LogLevel:        "info",
+		BodyLimit:       "2M",
+		MaxPageLimit:    100,
+		DAGCacheTTL:     5 * time.Minute,
+		AuthMode:        "users",
+	}
+}
+
+// setting is one scalar setting, reachable as a flag, an environment variable and a YAML key.
+type setting struct {
+	flag, env, usage string
+	apply            func(c *Config, v string) error
+}
+
+func settings() []setting {
+	str := func(dst func(*Config) *string) func(*Config, string) error {
+		return func(c *Config, v string) error { *dst(c) = v; return nil }
+	}
+	dur := func(dst func(*Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is not a positive duration such as 30s", v)
+			}
+			*dst(c) = d
+			return nil
+		}
+	}
+	return []setting{
+		{"prefect-api-url", "PREFECT_API_URL", "Prefect API root, e.g. http://127.0.0.1:4200/api or a Cloud workspace URL", str(func(c *Config) *string { return &c.PrefectAPIURL })},
+		{"prefect-api-key", "PREFECT_API_KEY", "Prefect Cloud API key, sent as a bearer token (prefer the variable to the flag)", str(func(c *Config) *string { return &c.PrefectAPIKey })},
+		{"prefect-api-auth-string", "PREFECT_API_AUTH_STRING", "self-hosted Prefect auth string user:pass, sent as Basic (prefer the variable)", str(func(c *Config) *string { return &c.PrefectAPIAuthString })},
+		{"listen", "GATEWAY_LISTEN", "address to serve on", str(func(c *Config) *string { return &c.Listen })},
+		{"upstream-timeout", "GATEWAY_UPSTREAM_TIMEOUT", "deadline of one Airflow request, Prefect calls included", dur(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
+		{"shutdown-timeout", "GATEWAY_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+		{"log-format", "GATEWAY_LOG_FORMAT", "json or console", str(func(c *Config) *string { return &c.LogFormat })},
+		{"log-level", "GATEWAY_LOG_LEVEL", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
+		{"body-limit", "GATEWAY_BODY_LIMIT", "largest request body, e.g. 2M", str(func(c *Config) *string { return &c.BodyLimit })},
+		{"maximum-page-limit", "GATEWAY_MAXIMUM_PAGE_LIMIT", "cap on Airflow's limit parameter (Airflow's [api] maximum_page_limit)", func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q is not a positive integer", v)
+			}
+			c.MaxPageLimit = n
+			return nil
+		}},
+		{"dag-cache-ttl", "GATEWAY_DAG_CACHE_TTL", "how long a resolved dag_id stays cached", dur(func(c *Config) *time.Duration { return &c.DAGCacheTTL })},
+		{"auth-mode", "GATEWAY_AUTH_MODE", "users, passthrough or none", str(func(c *Config) *string { return &c.AuthMode })},
+		{"users-file", "GATEWAY_USERS_FILE", "YAML users file for auth mode users", str(func(c *Config) *string { return &c.UsersFile })},
+	}
+}
+
+// loadConfig reads the configuration from args, the environment and the file. Errors name
+// the setting and where it came from, in one line.
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	cfg := defaultConfig()
+	fs := flag.NewFlagSet("airflow-prefect-gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file (also GATEWAY_CONFIG)")
+	values := map[string]*string{}
+	for _, s := range settings() {
+		values[s.flag] = fs.String(s.flag, "", s.usage+" (env "+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	path := *configPath
+	if path == "" {
+		path = getenv("GATEWAY_CONFIG")
+	}
+	if path != "" {
+		if err := readConfigFile(path, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	for _, s := range settings() {
+		if v, ok := lookupEnv(getenv, s.env); ok {
+			if err := s.apply(&cfg, v); err != nil {
+				return cfg, fmt.Errorf("invalid %s: %w", s.env, err)
+			}
+		}
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, s := range settings() {
+		if set[s.flag] {
+			if err := s.apply(&cfg, *values[s.flag]); err != nil {
+				return cfg, fmt.Errorf("invalid --%s: %w", s.flag, err)
+			}
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+func lookupEnv(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+func readConfigFile(path string, cfg *Config) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	// yaml.v3 reads durations written as "30s"; unknown keys are errors, so a typo names itself.
+	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	if _, err := prefect.New(prefect.Options{BaseURL: c.PrefectAPIURL}); err != nil {
+		return fmt.Errorf("invalid PREFECT_API_URL: %w", err)
+	}
+	if c.PrefectAPIKey != "" && c.PrefectAPIAuthString != "" {
+		return errors.New("invalid upstream credentials: set PREFECT_API_KEY (Cloud) or PREFECT_API_AUTH_STRING (self-hosted), not both")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("invalid GATEWAY_LISTEN %q: %w", c.Listen, err)
+	}
+	switch c.LogFormat {
+	case "json", "console":
+	default:
+		return fmt.Errorf("invalid GATEWAY_LOG_FORMAT %q: want json or console", c.LogFormat)
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("invalid GATEWAY_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel)
+	}
+	switch c.AuthMode {
+	case "users", "passthrough", "none":
+	default:
+		return fmt.Errorf("invalid GATEWAY_AUTH_MODE %q: want users, passthrough or none", c.AuthMode)
+	}
+	if c.MaxPageLimit < 1 {
+		return fmt.Errorf("invalid GATEWAY_MAXIMUM_PAGE_LIMIT %d: must be at least 1", c.MaxPageLimit)
+	}
+	for name, d := range map[string]time.Duration{"GATEWAY_UPSTREAM_TIMEOUT": c.UpstreamTimeout,
+		"GATEWAY_SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "GATEWAY_DAG_CACHE_TTL": c.DAGCacheTTL} {
+		if d <= 0 {
+			return fmt.Errorf("invalid %s %s: must be positive", name, d)
+		}
+	}
+	return nil
+}
+
+// upstreamCredential is the gateway's own Prefect credential.
+func (c Config) upstreamCredential() prefect.Credential {
+	switch {
+	case c.PrefectAPIKey != "":
+		return prefect.BearerCredential(c.PrefectAPIKey)
+	case c.PrefectAPIAuthString != "":
+		return prefect.BasicCredential(c.PrefectAPIAuthString)
+	}
+	return prefect.Credential{}
+}

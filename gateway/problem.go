@@ -1,0 +1,228 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"go.uber.org/zap"
+
+	"airflow-prefect-gateway/prefect"
+)
+
+// problemTypeBase is where Airflow points its problem types; clients that switch on `type`
+// see the same values they see from Airflow.
+const problemTypeBase = "https://airflow.apache.org/docs/apache-airflow/2.10.0/stable-rest-api-ref.html#section/Errors/"
+
+// Problem is the gateway's one error type. Every failure ends as one, rendered as Airflow's
+// RFC 7807 problem JSON.
+type Problem struct {
+	Status   int    `json:"status"`
+	Title    string `json:"title"`
+	Detail   string `json:"detail"`
+	Type     string `json:"type"`
+	Instance string `json:"instance,omitempty"`
+
+	header http.Header // extra response headers: Retry-After, WWW-Authenticate, Allow
+	cause  error       // logged, never rendered
+}
+
+func (p *Problem) Error() string {
+	if p.cause != nil {
+		return fmt.Sprintf("%d %s: %s: %v", p.Status, p.Title, p.Detail, p.cause)
+	}
+	return fmt.Sprintf("%d %s: %s", p.Status, p.Title, p.Detail)
+}
+
+func (p *Problem) Unwrap() error { return p.cause }
+
+// WithHeader adds a response header to the problem.
+func (p *Problem) WithHeader(key, value string) *Problem {
+	if p.header == nil {
+		p.header = http.Header{}
+	}
+	p.header.Set(key, value)
+	return p
+}
+
+// WithCause records the underlying error for the log line.
+func (p *Problem) WithCause(err error) *Problem {
+	p.cause = err
+	return p
+}
+
+// NewProblem builds a problem with Airflow's type URL and default title for status.
+func NewProblem(status int, title, detail string) *Problem {
+	if title == "" {
+		title = defaultTitle(status)
+	}
+	return &Problem{Status: status, Title: title, Detail: detail, Type: problemTypeBase + typeFragment(status)}
+}
+
+// Problemf is NewProblem with a formatted detail.
+func Problemf(status int, title, format string, args ...any) *Problem {
+	return NewProblem(status, title, fmt.Sprintf(format, args...))
+}
+
+// BadRequest is a 400 problem.
+func BadRequest(format string, args ...any) *Problem {
+	return Problemf(http.StatusBadRequest, "", format, args...)
+}
+
+// NotFound is a 404 problem with a specific title, as Airflow titles them ("DAG not found").
+func NotFound(title, format string, args ...any) *Problem {
+	return Problemf(http.StatusNotFound, title, format, args...)
+}
+
+func defaultTitle(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "Bad Request"
+	case http.StatusUnauthorized:
+		return "Unauthorized"
+	case http.StatusForbidden:
+		return "Forbidden"
+	case http.StatusNotFound:
+		return "Not Found"
+	case http.StatusConflict:
+		return "Conflict"
+	case http.StatusMethodNotAllowed:
+		return "Method Not Allowed"
+	case http.StatusNotAcceptable:
+		return "Not Acceptable"
+	}
+	return http.StatusText(status)
+}
+
+func typeFragment(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "BadRequest"
+	case http.StatusUnauthorized:
+		return "Unauthenticated"
+	case http.StatusForbidden:
+		return "PermissionDenied"
+	case http.StatusNotFound:
+		return "NotFound"
+	case http.StatusMethodNotAllowed:
+		return "MethodNotAllowed"
+	case http.StatusNotAcceptable:
+		return "NotAcceptable"
+	case http.StatusConflict:
+		return "AlreadyExists"
+	}
+	return "Unknown"
+}
+
+// FromUpstream turns a Prefect failure into the problem DESIGN §7 prescribes. what names
+// the object for 404/409 details, e.g. `DAG "etl.daily"`.
+func FromUpstream(err error) *Problem {
+	pe, ok := prefect.AsError(err)
+	if !ok {
+		return NewProblem(http.StatusInternalServerError, "", "The gateway failed to handle the request.").WithCause(err)
+	}
+	var p *Problem
+	switch pe.Kind {
+	case prefect.KindNotFound:
+		p = NewProblem(http.StatusNotFound, "", "Prefect: "+orDefault(pe.Message, "not found"))
+	case prefect.KindConflict:
+		p = NewProblem(http.StatusConflict, "", "Prefect: "+orDefault(pe.Message, "conflict"))
+	case prefect.KindInvalid:
+		p = NewProblem(http.StatusBadRequest, "", "Prefect refused the request: "+orDefault(pe.Message, "invalid request"))
+	case prefect.KindUnauthorized:
+		// The gateway's (or the user's) upstream credential was refused. For the caller
+		// this is an authentication problem, not a server fault.
+		p = NewProblem(http.StatusUnauthorized, "", "Prefect refused the upstream credential.")
+	case prefect.KindForbidden:
+		p = NewProblem(http.StatusForbidden, "", "Prefect refused the operation: "+orDefault(pe.Message, "forbidden"))
+	case prefect.KindRateLimited:
+		p = NewProblem(http.StatusTooManyRequests, "Too Many Requests", "Prefect is rate-limiting requests; retry later.")
+		p.WithHeader("Retry-After", retryAfterSeconds(pe.RetryAfter, 1))
+	case prefect.KindUnavailable:
+		p = NewProblem(http.StatusServiceUnavailable, "Service Unavailable", "Prefect is unavailable: "+orDefault(pe.Message, "no answer"))
+		p.WithHeader("Retry-After", retryAfterSeconds(pe.RetryAfter, 5))
+	case prefect.KindTimeout:
+		p = NewProblem(http.StatusGatewayTimeout, "Gateway Timeout", "Prefect did not answer in time.")
+	default:
+		p = NewProblem(http.StatusBadGateway, "Bad Gateway", "Prefect answered with an error: "+orDefault(pe.Message, "unreadable answer"))
+	}
+	return p.WithCause(err)
+}
+
+func retryAfterSeconds(d time.Duration, fallback int) string {
+	if d <= 0 {
+		return strconv.Itoa(fallback)
+	}
+	return strconv.Itoa(int(math.Ceil(d.Seconds())))
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// asProblem maps any error reaching the edge to a Problem.
+func asProblem(err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		detail := http.StatusText(he.Code)
+		if msg, ok := he.Message.(string); ok && msg != "" {
+			detail = msg
+		}
+		switch he.Code {
+		case http.StatusNotFound:
+			detail = "The requested URL was not found on the server."
+		case http.StatusMethodNotAllowed:
+			detail = "The method is not allowed for the requested URL."
+		case http.StatusRequestEntityTooLarge:
+			detail = "The request body is larger than the gateway accepts."
+		}
+		return NewProblem(he.Code, "", detail).WithCause(he.Internal)
+	}
+	if _, ok := prefect.AsError(err); ok {
+		return FromUpstream(err)
+	}
+	return NewProblem(http.StatusInternalServerError, "", "The gateway failed to handle the request.").WithCause(err)
+}
+
+// errorHandler renders every error as problem JSON; it is Echo's HTTPErrorHandler.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	p := asProblem(err)
+	if p.Status >= 500 {
+		s.log.Warn("request failed", zap.String("request_id", requestID(c)), zap.Int("status", p.Status),
+			zap.String("path", c.Request().URL.Path), zap.Error(err))
+	}
+	writeProblem(c, p)
+}
+
+func writeProblem(c echo.Context, p *Problem) {
+	h := c.Response().Header()
+	for k, vs := range p.header {
+		for _, v := range vs {
+			h.Add(k, v)
+		}
+	}
+	if c.Request().Method == http.MethodHead {
+		h.Set(echo.HeaderContentType, problemContentType)
+		c.Response().WriteHeader(p.Status)
+		return
+	}
+	body, _ := json.Marshal(p) // fields are plain strings and ints: cannot fail
+	_ = c.Blob(p.Status, problemContentType, body)
+}
+
+const problemContentType = "application/problem+json"

@@ -1,0 +1,22 @@
+package gateway
+
+import (
+	"github.com/labstack/echo/v4"
+)
+
+// registerRoutes wires every Airflow route. Each resource file adds its own routes through
+// s.route, which puts authentication and the role check in front of the handler.
+func (s *Server) registerRoutes(e *echo.Echo) {
+	v1 := e.Group("/api/v1")
+	// Open, as in Airflow.
+	v1.GET("/health", s.getHealth)
+	v1.GET("/version", s.getVersion)
+
+	s.registerDAGRoutes(v1)
+	s.registerDAGRunRoutes(v1)
+}
+
+// route registers an authenticated route that needs at least role min.
+func (s *Server) route(g *echo.Group, method, path string, h echo.HandlerFunc, min Role) {
+	g.Add(method, path, h, s.authenticate, requireRole(min))
+}

@@ -1,0 +1,185 @@
+// Package gateway is the HTTP side of the gateway: an Echo app that serves Airflow's stable
+// REST API (/api/v1) and carries each call out on Prefect through package prefect, with the
+// pure mapping in package translate. One file per Airflow resource, one per middleware.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.uber.org/zap"
+
+	"airflow-prefect-gateway/prefect"
+)
+
+// Options are everything the gateway needs; cmd/ fills them from the configuration.
+type Options struct {
+	Prefect *prefect.Client
+	Logger  *zap.Logger
+
+	// Version and GitVersion answer GET /api/v1/version.
+	Version    string
+	GitVersion string
+
+	// RequestTimeout bounds one Airflow request, Prefect calls included.
+	RequestTimeout time.Duration
+	// BodyLimit is the largest request body accepted, in Echo's notation ("2M").
+	BodyLimit string
+	// MaxPageLimit caps Airflow's `limit` (Airflow's [api] maximum_page_limit, default 100).
+	MaxPageLimit int
+
+	// DAGCacheTTL is how long a resolved DAG id → deployment stays cached.
+	DAGCacheTTL time.Duration
+	// DAGAliases maps an Airflow dag_id to "flow/deployment".
+	DAGAliases map[string]string
+	// DAGOwners maps a dag_id to its Airflow owners.
+	DAGOwners map[string][]string
+
+	// Auth configures inbound authentication and authorization.
+	Auth AuthOptions
+}
+
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Version == "" {
+		o.Version = "dev"
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 30 * time.Second
+	}
+	if o.BodyLimit == "" {
+		o.BodyLimit = "2M"
+	}
+	if o.MaxPageLimit <= 0 {
+		o.MaxPageLimit = 100
+	}
+	if o.DAGCacheTTL <= 0 {
+		o.DAGCacheTTL = 5 * time.Minute
+	}
+}
+
+// Server is the gateway's HTTP application.
+type Server struct {
+	opts    Options
+	echo    *echo.Echo
+	prefect *prefect.Client
+	log     *zap.Logger
+	health  *healthState
+	auth    *authenticator
+}
+
+// New builds the Echo app with its middleware and routes.
+func New(opts Options) (*Server, error) {
+	opts.setDefaults()
+	if opts.Prefect == nil {
+		return nil, errors.New("gateway: a Prefect client is required")
+	}
+	s := &Server{opts: opts, prefect: opts.Prefect, log: opts.Logger, health: &healthState{}}
+	auth, err := newAuthenticator(opts.Auth, opts.Prefect, opts.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s.auth = auth
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(
+		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+			// A caller's own id is kept only when it looks like an id, so logs cannot be
+			// forged through it.
+			Generator: newRequestID,
+			RequestIDHandler: func(c echo.Context, id string) {
+				c.Set(requestIDKey, id)
+			},
+		}),
+		s.accessLog,
+		s.recoverPanics,
+		middleware.BodyLimit(opts.BodyLimit),
+		s.requestDeadline,
+	)
+	s.echo = e
+	s.registerRoutes(e)
+	return s, nil
+}
+
+// Handler is the whole app, for httptest and for http.Server.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router, for route/spec drift tests.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// requestDeadline bounds the whole request, Prefect calls included, so a hung Prefect turns
+// into a 504 instead of a hung client.
+func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		return next(c)
+	}
+}
+
+// ServeOptions are the http.Server's limits.
+type ServeOptions struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// ShutdownTimeout is how long in-flight requests may take to finish after ctx ends.
+	ShutdownTimeout time.Duration
+}
+
+// Serve answers on ln until ctx is done, then stops accepting and waits for in-flight
+// requests to finish (at most ShutdownTimeout). It returns nil after a clean drain.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, so ServeOptions) error {
+	if so.ReadHeaderTimeout <= 0 {
+		so.ReadHeaderTimeout = 10 * time.Second
+	}
+	if so.ReadTimeout <= 0 {
+		so.ReadTimeout = 60 * time.Second
+	}
+	if so.WriteTimeout <= 0 {
+		// A response must be allowed to outlive the slowest upstream answer.
+		so.WriteTimeout = s.opts.RequestTimeout + 15*time.Second
+	}
+	if so.IdleTimeout <= 0 {
+		so.IdleTimeout = 120 * time.Second
+	}
+	if so.ShutdownTimeout <= 0 {
+		so.ShutdownTimeout = s.opts.RequestTimeout + 5*time.Second
+	}
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: so.ReadHeaderTimeout,
+		ReadTimeout:       so.ReadTimeout,
+		WriteTimeout:      so.WriteTimeout,
+		IdleTimeout:       so.IdleTimeout,
+		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining in-flight requests", zap.Duration("timeout", so.ShutdownTimeout))
+	sctx, cancel := context.WithTimeout(context.Background(), so.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

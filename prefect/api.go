@@ -1,0 +1,227 @@
+package prefect
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"airflow-prefect-gateway/prefect/wire"
+)
+
+// MaxLimit is the most rows one Prefect filter call returns (PREFECT_SERVER_API_DEFAULT_LIMIT).
+const MaxLimit = 200
+
+func esc(s string) string { return url.PathEscape(s) }
+
+// Ready is nil when Prefect's database answers (GET /ready).
+func (c *Client) Ready(ctx context.Context) error {
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/ready", endpoint: "ready"})
+	return err
+}
+
+// ServerVersion is the Prefect package version (GET /admin/version).
+func (c *Client) ServerVersion(ctx context.Context) (string, error) {
+	var v string
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/admin/version", out: &v, endpoint: "admin/version", retry: true})
+	return v, err
+}
+
+// --- flows ---
+
+// ReadFlow reads a flow by id.
+func (c *Client) ReadFlow(ctx context.Context, id string) (wire.Flow, error) {
+	var f wire.Flow
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/flows/" + esc(id), out: &f, endpoint: "flows/{id}", retry: true})
+	return f, err
+}
+
+// ReadFlowByName reads a flow by its name.
+func (c *Client) ReadFlowByName(ctx context.Context, name string) (wire.Flow, error) {
+	var f wire.Flow
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/flows/name/" + esc(name), out: &f, endpoint: "flows/name/{name}", retry: true})
+	return f, err
+}
+
+// FilterFlows lists flows.
+func (c *Client) FilterFlows(ctx context.Context, q wire.Query) ([]wire.Flow, error) {
+	var out []wire.Flow
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flows/filter", body: q, out: &out, endpoint: "flows/filter", retry: true})
+	return out, err
+}
+
+// CreateFlow creates a flow, or returns the existing one of that name.
+func (c *Client) CreateFlow(ctx context.Context, name string, tags []string) (wire.Flow, error) {
+	var f wire.Flow
+	body := map[string]any{"name": name}
+	if len(tags) > 0 {
+		body["tags"] = tags
+	}
+	// Prefect inserts-or-ignores on the name, so a repeat is harmless.
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flows/", body: body, out: &f, endpoint: "flows", retry: true})
+	return f, err
+}
+
+// --- deployments ---
+
+// ReadDeployment reads a deployment by id.
+func (c *Client) ReadDeployment(ctx context.Context, id string) (wire.Deployment, error) {
+	var d wire.Deployment
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/deployments/" + esc(id), out: &d, endpoint: "deployments/{id}", retry: true})
+	return d, err
+}
+
+// ReadDeploymentByName reads a deployment by flow and deployment name.
+func (c *Client) ReadDeploymentByName(ctx context.Context, flow, deployment string) (wire.Deployment, error) {
+	var d wire.Deployment
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/deployments/name/" + esc(flow) + "/" + esc(deployment),
+		out: &d, endpoint: "deployments/name/{flow}/{deployment}", retry: true})
+	return d, err
+}
+
+// FilterDeployments lists deployments.
+func (c *Client) FilterDeployments(ctx context.Context, q wire.Query) ([]wire.Deployment, error) {
+	var out []wire.Deployment
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/filter", body: q, out: &out, endpoint: "deployments/filter", retry: true})
+	return out, err
+}
+
+// CountDeployments counts deployments matching q (paging keys are dropped).
+func (c *Client) CountDeployments(ctx context.Context, q wire.Query) (int, error) {
+	var n int
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/count", body: q.CountBody(), out: &n, endpoint: "deployments/count", retry: true})
+	return n, err
+}
+
+// CreateDeployment upserts a deployment from a DeploymentCreate body.
+func (c *Client) CreateDeployment(ctx context.Context, body any) (wire.Deployment, error) {
+	var d wire.Deployment
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/", body: body, out: &d, endpoint: "deployments", retry: true})
+	return d, err
+}
+
+// UpdateDeployment applies a DeploymentUpdate body (only the keys present change).
+func (c *Client) UpdateDeployment(ctx context.Context, id string, body any) error {
+	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/deployments/" + esc(id), body: body, endpoint: "deployments/{id}"})
+	return err
+}
+
+// PauseDeployment sets paused=true.
+func (c *Client) PauseDeployment(ctx context.Context, id string) error {
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/" + esc(id) + "/pause_deployment", endpoint: "deployments/{id}/pause_deployment", retry: true})
+	return err
+}
+
+// ResumeDeployment sets paused=false.
+func (c *Client) ResumeDeployment(ctx context.Context, id string) error {
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/" + esc(id) + "/resume_deployment", endpoint: "deployments/{id}/resume_deployment", retry: true})
+	return err
+}
+
+// --- flow runs ---
+
+// CreateFlowRun creates a run of a deployment. created is false when Prefect returned an
+// existing run for the body's idempotency key (HTTP 200 instead of 201). Only keyed creates
+// are retried.
+func (c *Client) CreateFlowRun(ctx context.Context, deploymentID string, body wire.FlowRunCreate) (run wire.FlowRun, created bool, err error) {
+	resp, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/" + esc(deploymentID) + "/create_flow_run",
+		body: body, out: &run, endpoint: "deployments/{id}/create_flow_run", retry: body.IdempotencyKey != ""})
+	return run, resp.status == http.StatusCreated, err
+}
+
+// ReadFlowRun reads a flow run by id.
+func (c *Client) ReadFlowRun(ctx context.Context, id string) (wire.FlowRun, error) {
+	var r wire.FlowRun
+	_, err := c.do(ctx, call{method: http.MethodGet, path: "/flow_runs/" + esc(id), out: &r, endpoint: "flow_runs/{id}", retry: true})
+	return r, err
+}
+
+// FilterFlowRuns lists flow runs.
+func (c *Client) FilterFlowRuns(ctx context.Context, q wire.Query) ([]wire.FlowRun, error) {
+	if q.Limit != nil && *q.Limit > MaxLimit {
+		return nil, &Error{Kind: KindInvalid, Op: "POST /flow_runs/filter", Message: fmt.Sprintf("limit %d exceeds Prefect's %d", *q.Limit, MaxLimit)}
+	}
+	var out []wire.FlowRun
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/filter", body: q, out: &out, endpoint: "flow_runs/filter", retry: true})
+	return out, err
+}
+
+// CountFlowRuns counts flow runs matching q (paging keys are dropped).
+func (c *Client) CountFlowRuns(ctx context.Context, q wire.Query) (int, error) {
+	var n int
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/count", body: q.CountBody(), out: &n, endpoint: "flow_runs/count", retry: true})
+	return n, err
+}
+
+// SetFlowRunState proposes a state. Orchestration refusals are not errors here: read
+// result.Status.
+func (c *Client) SetFlowRunState(ctx context.Context, id string, state wire.StateCreate, force bool) (wire.OrchestrationResult, error) {
+	var res wire.OrchestrationResult
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/" + esc(id) + "/set_state",
+		body: map[string]any{"state": state, "force": force}, out: &res, endpoint: "flow_runs/{id}/set_state"})
+	return res, err
+}
+
+// UpdateFlowRun applies a FlowRunUpdate body.
+func (c *Client) UpdateFlowRun(ctx context.Context, id string, body any) error {
+	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/flow_runs/" + esc(id), body: body, endpoint: "flow_runs/{id}"})
+	return err
+}
+
+// UpdateFlowRunLabels merges labels into a flow run's labels.
+func (c *Client) UpdateFlowRunLabels(ctx context.Context, id string, labels map[string]any) error {
+	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/flow_runs/" + esc(id) + "/labels", body: labels, endpoint: "flow_runs/{id}/labels", retry: true})
+	return err
+}
+
+// DeleteFlowRun deletes a flow run.
+func (c *Client) DeleteFlowRun(ctx context.Context, id string) error {
+	_, err := c.do(ctx, call{method: http.MethodDelete, path: "/flow_runs/" + esc(id), endpoint: "flow_runs/{id}"})
+	return err
+}
+
+// --- task runs and logs ---
+
+// FilterTaskRuns lists task runs.
+func (c *Client) FilterTaskRuns(ctx context.Context, q wire.Query) ([]wire.TaskRun, error) {
+	var out []wire.TaskRun
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/filter", body: q, out: &out, endpoint: "task_runs/filter", retry: true})
+	return out, err
+}
+
+// CountTaskRuns counts task runs matching q.
+func (c *Client) CountTaskRuns(ctx context.Context, q wire.Query) (int, error) {
+	var n int
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/count", body: q.CountBody(), out: &n, endpoint: "task_runs/count", retry: true})
+	return n, err
+}
+
+// CreateTaskRun creates a task run from a TaskRunCreate body (used to seed tests).
+func (c *Client) CreateTaskRun(ctx context.Context, body any) (wire.TaskRun, error) {
+	var tr wire.TaskRun
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/", body: body, out: &tr, endpoint: "task_runs", retry: true})
+	return tr, err
+}
+
+// SetTaskRunState proposes a task-run state.
+func (c *Client) SetTaskRunState(ctx context.Context, id string, state wire.StateCreate, force bool) (wire.OrchestrationResult, error) {
+	var res wire.OrchestrationResult
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/" + esc(id) + "/set_state",
+		body: map[string]any{"state": state, "force": force}, out: &res, endpoint: "task_runs/{id}/set_state"})
+	return res, err
+}
+
+// LogQuery is the body of /logs/filter.
+type LogQuery struct {
+	Logs   *wire.LogFilter `json:"logs,omitempty"`
+	Sort   string          `json:"sort,omitempty"`
+	Limit  *int            `json:"limit,omitempty"`
+	Offset int             `json:"offset,omitempty"`
+}
+
+// FilterLogs lists log lines.
+func (c *Client) FilterLogs(ctx context.Context, q LogQuery) ([]wire.Log, error) {
+	var out []wire.Log
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/logs/filter", body: q, out: &out, endpoint: "logs/filter", retry: true})
+	return out, err
+}

@@ -1,0 +1,498 @@
+// Package prefect is the only code in the gateway that talks to a Prefect 3 server. It knows
+// Prefect's URLs, auth modes, CSRF dance, retry rules and error shapes, and hands the rest
+// of the gateway typed objects and typed errors.
+package prefect
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// AuthMode is how the gateway presents itself to Prefect.
+type AuthMode int
+
+const (
+	AuthNone   AuthMode = iota // open self-hosted server
+	AuthBearer                 // Prefect Cloud: Authorization: Bearer <PREFECT_API_KEY>
+	AuthBasic                  // self-hosted with PREFECT_SERVER_API_AUTH_STRING: Basic base64(auth string)
+)
+
+func (m AuthMode) String() string {
+	switch m {
+	case AuthBearer:
+		return "bearer"
+	case AuthBasic:
+		return "basic"
+	default:
+		return "none"
+	}
+}
+
+// Credential is one upstream identity. Secret is never logged or rendered.
+type Credential struct {
+	Mode   AuthMode
+	Secret string
+}
+
+// BearerCredential is a Prefect API key (Cloud).
+func BearerCredential(apiKey string) Credential { return Credential{Mode: AuthBearer, Secret: apiKey} }
+
+// BasicCredential is a Prefect auth string "user:pass" (self-hosted with auth).
+func BasicCredential(authString string) Credential {
+	return Credential{Mode: AuthBasic, Secret: authString}
+}
+
+func (c Credential) header() string {
+	switch c.Mode {
+	case AuthBearer:
+		return "Bearer " + c.Secret
+	case AuthBasic:
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Secret))
+	default:
+		return ""
+	}
+}
+
+// Fingerprint names the credential without revealing it: caches key on it so that data read
+// with one credential never answers a request made with another. "anonymous" for AuthNone.
+func (c Credential) Fingerprint() string {
+	if c.Mode == AuthNone {
+		return "anonymous"
+	}
+	sum := sha256.Sum256([]byte(c.Mode.String() + "\x00" + c.Secret))
+	return hex.EncodeToString(sum[:12])
+}
+
+// String never shows the secret, so a Credential printed by accident leaks nothing.
+func (c Credential) String() string { return c.Mode.String() + ":" + c.Fingerprint() }
+
+type ctxKey int
+
+const (
+	credentialKey ctxKey = iota
+	callCounterKey
+)
+
+// WithCredential makes every call made with ctx use cred instead of the client's default.
+func WithCredential(ctx context.Context, cred Credential) context.Context {
+	return context.WithValue(ctx, credentialKey, cred)
+}
+
+// CallCounter counts the Prefect calls (attempts included) made on behalf of one request.
+type CallCounter struct{ n atomic.Int64 }
+
+// Load returns the number of calls counted so far.
+func (c *CallCounter) Load() int64 { return c.n.Load() }
+
+// WithCallCounter attaches a fresh counter to ctx; the request log line and the call-budget
+// tests read it.
+func WithCallCounter(ctx context.Context) (context.Context, *CallCounter) {
+	c := &CallCounter{}
+	return context.WithValue(ctx, callCounterKey, c), c
+}
+
+// Observer receives one event per upstream attempt and per retry; /metrics implements it.
+type Observer interface {
+	ObserveCall(endpoint, outcome string, d time.Duration)
+	ObserveRetry(endpoint string)
+}
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is PREFECT_API_URL: http://host:4200/api, or a Cloud workspace URL
+	// https://api.prefect.cloud/api/accounts/<id>/workspaces/<id>. A trailing slash is fine.
+	BaseURL string
+	// Credential is the gateway's own upstream identity, used when a request carries none.
+	Credential Credential
+	// Timeout bounds one attempt when the caller's context has no earlier deadline.
+	Timeout time.Duration
+	// MaxAttempts for retryable calls (1 = no retries). Default 3.
+	MaxAttempts int
+	// BaseBackoff and MaxBackoff shape the capped exponential backoff with full jitter.
+	BaseBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter is the longest Retry-After the client waits out by itself. Default 5s.
+	MaxRetryAfter time.Duration
+	Transport     http.RoundTripper
+	Observer      Observer
+	UserAgent     string
+}
+
+// Client is safe for concurrent use.
+type Client struct {
+	base     string
+	http     *http.Client
+	cred     Credential
+	attempts int
+	backoff  [2]time.Duration
+	maxWait  time.Duration
+	observer Observer
+	agent    string
+
+	timeout time.Duration
+
+	csrfMu     sync.Mutex
+	csrf       csrfState
+	csrfWanted bool // the server refused a call for want of a token
+	csrfClient string
+}
+
+type csrfState struct {
+	known   bool // the server told us whether it wants tokens
+	enabled bool
+	token   string
+	expires time.Time
+}
+
+// New builds a Client. It does not contact Prefect.
+func New(opts Options) (*Client, error) {
+	base := strings.TrimRight(strings.TrimSpace(opts.BaseURL), "/")
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("PREFECT_API_URL %q is not an http(s) URL", opts.BaseURL)
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 30 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 3
+	}
+	if opts.BaseBackoff <= 0 {
+		opts.BaseBackoff = 100 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 2 * time.Second
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = 5 * time.Second
+	}
+	transport := opts.Transport
+	if transport == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = 256
+		t.MaxIdleConnsPerHost = 128
+		t.IdleConnTimeout = 90 * time.Second
+		transport = t
+	}
+	agent := opts.UserAgent
+	if agent == "" {
+		agent = "airflow-prefect-gateway"
+	}
+	idBytes := sha256.Sum256([]byte(fmt.Sprintf("%d-%d", time.Now().UnixNano(), rand.Int64())))
+	return &Client{
+		base:       base,
+		http:       &http.Client{Transport: transport, Timeout: 0},
+		cred:       opts.Credential,
+		attempts:   opts.MaxAttempts,
+		backoff:    [2]time.Duration{opts.BaseBackoff, opts.MaxBackoff},
+		maxWait:    opts.MaxRetryAfter,
+		observer:   opts.Observer,
+		timeout:    opts.Timeout,
+		agent:      agent,
+		csrfClient: "airflow-prefect-gateway-" + hex.EncodeToString(idBytes[:8]),
+	}, nil
+}
+
+// BaseURL is the normalised API root, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
+// DefaultCredential is the gateway's own upstream credential.
+func (c *Client) DefaultCredential() Credential { return c.cred }
+
+// CredentialFor is the credential a call made with ctx will use.
+func (c *Client) CredentialFor(ctx context.Context) Credential {
+	if cred, ok := ctx.Value(credentialKey).(Credential); ok {
+		return cred
+	}
+	return c.cred
+}
+
+// call describes one logical Prefect call.
+type call struct {
+	method   string
+	path     string // relative to the API root, starts with "/"
+	query    url.Values
+	body     any
+	out      any    // decoded from a 2xx answer when non-nil
+	endpoint string // metrics label, e.g. "flow_runs/filter"
+	// retry marks calls that are safe to repeat: reads, filters, counts, and
+	// idempotency-keyed creates.
+	retry bool
+}
+
+// response is what a call returns besides the decoded body.
+type response struct {
+	status int
+}
+
+func (c *Client) do(ctx context.Context, cl call) (response, error) {
+	var payload []byte
+	if cl.body != nil {
+		b, err := json.Marshal(cl.body)
+		if err != nil {
+			return response{}, &Error{Kind: KindInvalid, Op: cl.method + " " + cl.path, Err: fmt.Errorf("encode body: %w", err)}
+		}
+		payload = b
+	}
+	op := cl.method + " " + cl.path
+	attempts := 1
+	if cl.retry {
+		attempts = c.attempts
+	}
+	csrfRetried := false
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, retryAfter, err := c.attempt(ctx, cl, op, payload)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		pe, _ := AsError(err)
+		// A CSRF refusal happens before Prefect looks at the request, so sending it again
+		// with a fresh token is safe for every method.
+		if pe != nil && pe.Kind == KindForbidden && isCSRFRefusal(pe.Message) && !csrfRetried {
+			csrfRetried = true
+			c.invalidateCSRF()
+			attempt--
+			continue
+		}
+		if attempt >= attempts || pe == nil || !retryable(pe.Kind) {
+			return resp, err
+		}
+		wait := c.backoffFor(attempt)
+		if pe.Kind == KindRateLimited || pe.Kind == KindUnavailable {
+			if retryAfter > 0 {
+				if retryAfter > c.maxWait {
+					return resp, err
+				}
+				wait = retryAfter
+			}
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return resp, err
+		}
+		if c.observer != nil {
+			c.observer.ObserveRetry(cl.endpoint)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return resp, lastErr
+		case <-t.C:
+		}
+	}
+}
+
+func retryable(k Kind) bool {
+	switch k {
+	case KindUnavailable, KindBadGateway, KindRateLimited, KindTimeout:
+		return true
+	}
+	return false
+}
+
+func (c *Client) backoffFor(attempt int) time.Duration {
+	d := c.backoff[0] << (attempt - 1)
+	if d <= 0 || d > c.backoff[1] {
+		d = c.backoff[1]
+	}
+	// Full jitter: spreads retries of many replicas so they do not hit Prefect together.
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte) (response, time.Duration, error) {
+	if counter, ok := ctx.Value(callCounterKey).(*CallCounter); ok {
+		counter.n.Add(1)
+	}
+	actx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	target := c.base + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(actx, cl.method, target, body)
+	if err != nil {
+		return response{}, 0, &Error{Kind: KindInvalid, Op: op, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.agent)
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	cred := c.CredentialFor(ctx)
+	if h := cred.header(); h != "" {
+		req.Header.Set("Authorization", h)
+	}
+	if cl.method != http.MethodGet && cl.method != http.MethodHead {
+		if token, ok := c.csrfToken(ctx, cred); ok {
+			req.Header.Set("Prefect-Csrf-Token", token)
+			req.Header.Set("Prefect-Csrf-Client", c.csrfClient)
+		}
+	}
+
+	start := time.Now()
+	res, err := c.http.Do(req)
+	if err != nil {
+		e := transportError(ctx, op, err)
+		c.observe(cl.endpoint, e.Kind.String(), start)
+		return response{}, 0, e
+	}
+	defer res.Body.Close()
+	raw, readErr := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if readErr != nil {
+		e := transportError(ctx, op, readErr)
+		if e.Kind == KindUnavailable {
+			e.Kind = KindBadGateway // the connection broke mid-answer
+		}
+		c.observe(cl.endpoint, e.Kind.String(), start)
+		return response{status: res.StatusCode}, 0, e
+	}
+	resp := response{status: res.StatusCode}
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		if cl.out != nil && res.StatusCode != http.StatusNoContent {
+			if err := json.Unmarshal(raw, cl.out); err != nil {
+				c.observe(cl.endpoint, KindBadGateway.String(), start)
+				return resp, 0, &Error{Kind: KindBadGateway, Status: res.StatusCode, Op: op,
+					Message: "Prefect's answer could not be read", Err: err}
+			}
+		}
+		c.observe(cl.endpoint, "ok", start)
+		return resp, 0, nil
+	}
+	retryAfter := parseRetryAfter(res.Header.Get("Retry-After"), time.Now())
+	e := &Error{Kind: kindForStatus(res.StatusCode), Status: res.StatusCode, Op: op,
+		Message: errorMessage(raw), RetryAfter: retryAfter}
+	if e.Kind == KindUnknown {
+		e.Kind = KindBadGateway
+	}
+	c.observe(cl.endpoint, e.Kind.String(), start)
+	return resp, retryAfter, e
+}
+
+func (c *Client) observe(endpoint, outcome string, start time.Time) {
+	if c.observer != nil {
+		c.observer.ObserveCall(endpoint, outcome, time.Since(start))
+	}
+}
+
+func transportError(ctx context.Context, op string, err error) *Error {
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return &Error{Kind: KindTimeout, Op: op, Message: "request cancelled", Err: ctx.Err()}
+		}
+		return &Error{Kind: KindTimeout, Op: op, Message: "Prefect did not answer before the deadline", Err: err}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Kind: KindTimeout, Op: op, Message: "Prefect did not answer before the deadline", Err: err}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return &Error{Kind: KindBadGateway, Op: op, Message: "Prefect closed the connection mid-answer", Err: err}
+	}
+	return &Error{Kind: KindUnavailable, Op: op, Message: "Prefect is unreachable", Err: redactURLError(err)}
+}
+
+// redactURLError keeps the cause but drops the URL (which could carry userinfo) from it.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+func isCSRFRefusal(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "csrf") || strings.Contains(m, "client identifier")
+}
+
+// csrfToken returns the token to send, fetching one the first time a mutating call is made
+// and again when it expires. When the server has CSRF protection off (it answers 422 on
+// /csrf-token) no header is sent, ever.
+func (c *Client) csrfToken(ctx context.Context, cred Credential) (string, bool) {
+	c.csrfMu.Lock()
+	defer c.csrfMu.Unlock()
+	if c.csrf.known && !c.csrf.enabled {
+		return "", false
+	}
+	if c.csrf.known && c.csrf.enabled && time.Until(c.csrf.expires) > 30*time.Second {
+		return c.csrf.token, true
+	}
+	if !c.csrf.known && !c.csrfWanted {
+		// Not asked yet: optimistic, costs no call on servers without CSRF. A 403 refusal
+		// flips csrfWanted and the call is sent again.
+		return "", false
+	}
+	c.fetchCSRFLocked(ctx, cred)
+	if c.csrf.enabled {
+		return c.csrf.token, true
+	}
+	return "", false
+}
+
+func (c *Client) fetchCSRFLocked(ctx context.Context, cred Credential) {
+	q := url.Values{"client": {c.csrfClient}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/csrf-token?"+q.Encode(), nil)
+	if err != nil {
+		return
+	}
+	if h := cred.header(); h != "" {
+		req.Header.Set("Authorization", h)
+	}
+	req.Header.Set("Accept", "application/json")
+	if counter, ok := ctx.Value(callCounterKey).(*CallCounter); ok {
+		counter.n.Add(1)
+	}
+	start := time.Now()
+	res, err := c.http.Do(req)
+	if err != nil {
+		c.observe("csrf-token", "unavailable", start)
+		return
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	c.observe("csrf-token", strconv.Itoa(res.StatusCode), start)
+	switch {
+	case res.StatusCode == http.StatusOK:
+		var tok struct {
+			Token      string    `json:"token"`
+			Expiration time.Time `json:"expiration"`
+		}
+		if json.Unmarshal(raw, &tok) == nil && tok.Token != "" {
+			c.csrf = csrfState{known: true, enabled: true, token: tok.Token, expires: tok.Expiration}
+		}
+	case res.StatusCode == http.StatusUnprocessableEntity || res.StatusCode == http.StatusNotFound:
+		c.csrf = csrfState{known: true, enabled: false}
+	}
+}
+
+func (c *Client) invalidateCSRF() {
+	c.csrfMu.Lock()
+	c.csrf = csrfState{}
+	c.csrfWanted = true
+	c.csrfMu.Unlock()
+}

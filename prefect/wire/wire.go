@@ -1,0 +1,237 @@
+// Package wire holds the JSON shapes of Prefect 3's REST API: objects it returns and bodies
+// it accepts. It is pure data (stdlib only, no I/O), so that both the client in package
+// prefect and the pure translation code in package translate can speak of the same objects
+// without translate depending on anything that talks to the network.
+//
+// Response types ignore unknown fields (Prefect adds fields over time); request types use
+// omitempty everywhere because Prefect rejects unknown keys and treats empty filters as
+// real filters.
+package wire
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// StateType is Prefect's state type enum.
+type StateType string
+
+const (
+	Scheduled  StateType = "SCHEDULED"
+	Pending    StateType = "PENDING"
+	Running    StateType = "RUNNING"
+	Completed  StateType = "COMPLETED"
+	Failed     StateType = "FAILED"
+	Cancelled  StateType = "CANCELLED"
+	Crashed    StateType = "CRASHED"
+	Paused     StateType = "PAUSED"
+	Cancelling StateType = "CANCELLING"
+)
+
+// Terminal reports whether t is one of Prefect's final state types.
+func (t StateType) Terminal() bool {
+	switch t {
+	case Completed, Failed, Cancelled, Crashed:
+		return true
+	}
+	return false
+}
+
+// Flow is a Prefect flow.
+type Flow struct {
+	ID      string         `json:"id"`
+	Created *time.Time     `json:"created"`
+	Updated *time.Time     `json:"updated"`
+	Name    string         `json:"name"`
+	Tags    []string       `json:"tags"`
+	Labels  map[string]any `json:"labels"`
+}
+
+// Schedule is one of Prefect's three schedule shapes, told apart by which key is set.
+type Schedule struct {
+	Cron       string     `json:"cron,omitempty"`
+	DayOr      *bool      `json:"day_or,omitempty"`
+	Interval   *float64   `json:"interval,omitempty"` // seconds
+	AnchorDate *time.Time `json:"anchor_date,omitempty"`
+	RRule      string     `json:"rrule,omitempty"`
+	Timezone   *string    `json:"timezone,omitempty"`
+}
+
+// DeploymentSchedule is a schedule attached to a deployment.
+type DeploymentSchedule struct {
+	ID               string         `json:"id,omitempty"`
+	Schedule         Schedule       `json:"schedule"`
+	Active           *bool          `json:"active,omitempty"`
+	MaxScheduledRuns *int           `json:"max_scheduled_runs,omitempty"`
+	Parameters       map[string]any `json:"parameters,omitempty"`
+	Slug             *string        `json:"slug,omitempty"`
+}
+
+// GlobalConcurrencyLimit is the limit object a deployment's concurrency_limit became.
+type GlobalConcurrencyLimit struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Limit       int    `json:"limit"`
+	Active      bool   `json:"active"`
+	ActiveSlots int    `json:"active_slots"`
+}
+
+// Deployment is Prefect's DeploymentResponse.
+type Deployment struct {
+	ID                     string                  `json:"id"`
+	Created                *time.Time              `json:"created"`
+	Updated                *time.Time              `json:"updated"`
+	Name                   string                  `json:"name"`
+	Version                *string                 `json:"version"`
+	Description            *string                 `json:"description"`
+	FlowID                 string                  `json:"flow_id"`
+	Paused                 bool                    `json:"paused"`
+	Schedules              []DeploymentSchedule    `json:"schedules"`
+	ConcurrencyLimit       *int                    `json:"concurrency_limit"`
+	GlobalConcurrencyLimit *GlobalConcurrencyLimit `json:"global_concurrency_limit"`
+	Parameters             map[string]any          `json:"parameters"`
+	ParameterSchema        map[string]any          `json:"parameter_openapi_schema"`
+	EnforceParameterSchema bool                    `json:"enforce_parameter_schema"`
+	Tags                   []string                `json:"tags"`
+	Labels                 map[string]any          `json:"labels"`
+	WorkQueueName          *string                 `json:"work_queue_name"`
+	WorkPoolName           *string                 `json:"work_pool_name"`
+	Path                   *string                 `json:"path"`
+	Entrypoint             *string                 `json:"entrypoint"`
+	Status                 *string                 `json:"status"`
+	LastPolled             *time.Time              `json:"last_polled"`
+}
+
+// StateDetails is the subset of a state's details the gateway reads or writes.
+type StateDetails struct {
+	FlowRunID     string     `json:"flow_run_id,omitempty"`
+	TaskRunID     string     `json:"task_run_id,omitempty"`
+	ScheduledTime *time.Time `json:"scheduled_time,omitempty"`
+}
+
+// State is a Prefect state as returned by the server.
+type State struct {
+	ID           string          `json:"id"`
+	Type         StateType       `json:"type"`
+	Name         string          `json:"name"`
+	Timestamp    *time.Time      `json:"timestamp"`
+	Message      *string         `json:"message"`
+	StateDetails StateDetails    `json:"state_details"`
+	Data         json.RawMessage `json:"data,omitempty"`
+}
+
+// StateCreate is the body Prefect accepts for a new state (no id, no timestamp: Prefect
+// forbids extra keys).
+type StateCreate struct {
+	Type         StateType     `json:"type"`
+	Name         string        `json:"name,omitempty"`
+	Message      string        `json:"message,omitempty"`
+	StateDetails *StateDetails `json:"state_details,omitempty"`
+}
+
+// FlowRun is Prefect's FlowRunResponse.
+type FlowRun struct {
+	ID                     string         `json:"id"`
+	Created                *time.Time     `json:"created"`
+	Updated                *time.Time     `json:"updated"`
+	Name                   string         `json:"name"`
+	FlowID                 string         `json:"flow_id"`
+	DeploymentID           *string        `json:"deployment_id"`
+	DeploymentVersion      *string        `json:"deployment_version"`
+	WorkQueueName          *string        `json:"work_queue_name"`
+	WorkPoolName           *string        `json:"work_pool_name"`
+	FlowVersion            *string        `json:"flow_version"`
+	Parameters             map[string]any `json:"parameters"`
+	IdempotencyKey         *string        `json:"idempotency_key"`
+	Tags                   []string       `json:"tags"`
+	Labels                 map[string]any `json:"labels"`
+	ParentTaskRunID        *string        `json:"parent_task_run_id"`
+	StateType              *StateType     `json:"state_type"`
+	StateName              *string        `json:"state_name"`
+	RunCount               int            `json:"run_count"`
+	ExpectedStartTime      *time.Time     `json:"expected_start_time"`
+	NextScheduledStartTime *time.Time     `json:"next_scheduled_start_time"`
+	StartTime              *time.Time     `json:"start_time"`
+	EndTime                *time.Time     `json:"end_time"`
+	TotalRunTime           float64        `json:"total_run_time"`
+	EstimatedRunTime       float64        `json:"estimated_run_time"`
+	AutoScheduled          bool           `json:"auto_scheduled"`
+	State                  *State         `json:"state"`
+}
+
+// TaskRun is Prefect's TaskRun.
+type TaskRun struct {
+	ID                string         `json:"id"`
+	Created           *time.Time     `json:"created"`
+	Updated           *time.Time     `json:"updated"`
+	Name              string         `json:"name"`
+	FlowRunID         *string        `json:"flow_run_id"`
+	TaskKey           string         `json:"task_key"`
+	DynamicKey        string         `json:"dynamic_key"`
+	Tags              []string       `json:"tags"`
+	Labels            map[string]any `json:"labels"`
+	StateType         *StateType     `json:"state_type"`
+	StateName         *string        `json:"state_name"`
+	RunCount          int            `json:"run_count"`
+	ExpectedStartTime *time.Time     `json:"expected_start_time"`
+	StartTime         *time.Time     `json:"start_time"`
+	EndTime           *time.Time     `json:"end_time"`
+	TotalRunTime      float64        `json:"total_run_time"`
+	EmpiricalPolicy   map[string]any `json:"empirical_policy"`
+	State             *State         `json:"state"`
+}
+
+// Log is one Prefect log line.
+type Log struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Level     int        `json:"level"`
+	Message   string     `json:"message"`
+	Timestamp *time.Time `json:"timestamp"`
+	FlowRunID *string    `json:"flow_run_id"`
+	TaskRunID *string    `json:"task_run_id"`
+}
+
+// Variable is a Prefect variable.
+type Variable struct {
+	ID      string          `json:"id"`
+	Created *time.Time      `json:"created"`
+	Updated *time.Time      `json:"updated"`
+	Name    string          `json:"name"`
+	Value   json.RawMessage `json:"value"`
+	Tags    []string        `json:"tags"`
+}
+
+// WorkPool is Prefect's WorkPoolResponse.
+type WorkPool struct {
+	ID               string     `json:"id"`
+	Created          *time.Time `json:"created"`
+	Name             string     `json:"name"`
+	Description      *string    `json:"description"`
+	Type             string     `json:"type"`
+	IsPaused         bool       `json:"is_paused"`
+	ConcurrencyLimit *int       `json:"concurrency_limit"`
+	Status           *string    `json:"status"`
+	ActiveSlots      *int       `json:"active_slots"`
+}
+
+// OrchestrationStatus is Prefect's answer to a proposed state.
+type OrchestrationStatus string
+
+const (
+	Accept OrchestrationStatus = "ACCEPT"
+	Reject OrchestrationStatus = "REJECT"
+	Abort  OrchestrationStatus = "ABORT"
+	Wait   OrchestrationStatus = "WAIT"
+)
+
+// OrchestrationResult is what set_state answers, in a 200 or 201 body.
+type OrchestrationResult struct {
+	State   *State              `json:"state"`
+	Status  OrchestrationStatus `json:"status"`
+	Details struct {
+		Type         string  `json:"type"`
+		Reason       *string `json:"reason"`
+		DelaySeconds *int    `json:"delay_seconds"`
+	} `json:"details"`
+}

@@ -1,0 +1,52 @@
+// Package translate is the pure heart of the gateway: Airflow request parameters into
+// Prefect filter and create bodies, Prefect objects into Airflow JSON, the state and id
+// rules, and pagination arithmetic. No I/O, no HTTP, no Echo: everything here is a function
+// of its arguments, table-tested and fuzzed.
+package translate
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AirflowTimeLayout is how Airflow writes timestamps: ISO-8601, microseconds, "+00:00".
+const AirflowTimeLayout = "2006-01-02T15:04:05.000000-07:00"
+
+// FormatTime writes t in UTC the way Airflow does.
+func FormatTime(t time.Time) string { return t.UTC().Format(AirflowTimeLayout) }
+
+// FormatTimePtr is FormatTime for optional times: nil stays nil (JSON null).
+func FormatTimePtr(t *time.Time) *string {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := FormatTime(*t)
+	return &s
+}
+
+// ParseTime reads an Airflow date-time: RFC 3339 with an offset or "Z", with or without
+// fractional seconds; "T" or a space between date and time. Naive times (no offset) are an
+// error, as Airflow rejects them. A "+" that a query string decoded to a space
+// ("2024-01-01T00:00:00 00:00") is repaired.
+func ParseTime(s string) (time.Time, error) {
+	v := strings.TrimSpace(s)
+	if v == "" {
+		return time.Time{}, fmt.Errorf("empty date-time")
+	}
+	if len(v) > 10 && v[10] == ' ' {
+		v = v[:10] + "T" + v[11:]
+	}
+	// "...T00:00:00 00:00": the '+' of the offset became a space in a query string.
+	if n := len(v); n >= 6 && v[n-6] == ' ' && v[n-3] == ':' {
+		v = v[:n-6] + "+" + v[n-5:]
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		if _, naive := time.Parse("2006-01-02T15:04:05.999999999", v); naive == nil {
+			return time.Time{}, fmt.Errorf("%q has no timezone offset: Airflow needs timezone-aware date-times", s)
+		}
+		return time.Time{}, fmt.Errorf("%q is not an ISO-8601 date-time", s)
+	}
+	return t.UTC(), nil
+}
