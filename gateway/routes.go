@@ -14,9 +14,11 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 
 	s.registerDAGRoutes(v1)
 	s.registerDAGRunRoutes(v1)
+	s.registerSpecRoutes(v1)
+	s.registerMetricsRoutes(e)
 }
 
 // route registers an authenticated route that needs at least role min.
 func (s *Server) route(g *echo.Group, method, path string, h echo.HandlerFunc, min Role) {
-	g.Add(method, path, h, s.authenticate, requireRole(min))
+	g.Add(method, path, h, s.authenticate, requireRole(min), s.validateRequest)
 }

@@ -102,6 +102,7 @@ func New(opts Options) (*Server, error) {
 			},
 		}),
 		s.accessLog,
+		s.observeRequest,
 		s.recoverPanics,
 		middleware.BodyLimit(opts.BodyLimit),
 		s.requestDeadline,
