@@ -73,6 +73,8 @@ type Server struct {
 	log     *zap.Logger
 	health  *healthState
 	auth    *authenticator
+	// dags resolves dag_ids to deployments (cached per upstream credential).
+	dags *prefect.Resolver
 }
 
 // New builds the Echo app with its middleware and routes.
@@ -87,6 +89,10 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.auth = auth
+	s.dags, err = prefect.NewResolver(opts.Prefect, opts.DAGCacheTTL, opts.DAGAliases)
+	if err != nil {
+		return nil, err
+	}
 
 	e := echo.New()
 	e.HideBanner = true

@@ -1,0 +1,41 @@
+# The two commands of the README: `make run` and `make test`. Everything they need is
+# installed by them: Go modules, the Prefect virtualenv (.venv), the Prefect server.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+BIN := bin/airflow-prefect-gateway
+UNIT_PKGS = $$($(GO) list ./... | grep -v '/e2e$$')
+
+.PHONY: all build run test vet fmt-check unit e2e venv fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/airflow-prefect-gateway
+
+venv:
+	@scripts/venv.sh >/dev/null
+
+run:
+	@scripts/run.sh
+
+# go vet, gofmt, the unit tests, then the end-to-end tests against a real Prefect server
+# (which also drive the gateway with the official Airflow client).
+test: vet fmt-check unit e2e
+
+vet:
+	$(GO) mod download
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 $(UNIT_PKGS)
+
+e2e: venv
+	$(GO) test -count=1 -timeout 30m -v ./e2e/ 2>&1 | grep -v -E '^=== (RUN|PAUSE|CONT)'
+
+clean:
+	rm -rf bin .run
