@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -153,13 +154,47 @@ func readConfigFile(path string, cfg *Config) error {
 	if err != nil {
 		return fmt.Errorf("config file: %w", err)
 	}
-	// yaml.v3 reads durations written as "30s"; unknown keys are errors, so a typo names itself.
-	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config file %s: %w", path, err)
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("config file %s: %s", path, oneLine(err))
+	}
+	if len(doc.Content) == 0 {
+		return nil // empty file
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("config file %s: line %d: want a mapping of settings", path, root.Line)
+	}
+	// Decode key by key so that an error names the setting it is about.
+	fields := fileFields(cfg)
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		key, value := root.Content[i], root.Content[i+1]
+		dst, ok := fields[key.Value]
+		if !ok {
+			return fmt.Errorf("config file %s: line %d: unknown setting %q", path, key.Line, key.Value)
+		}
+		if err := value.Decode(dst); err != nil {
+			return fmt.Errorf("config file %s: line %d: invalid %s: %s", path, key.Line, key.Value, oneLine(err))
+		}
 	}
 	return nil
+}
+
+// fileFields maps each YAML key of Config to the field it sets.
+func fileFields(cfg *Config) map[string]any {
+	out := map[string]any{}
+	v := reflect.ValueOf(cfg).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		tag := v.Type().Field(i).Tag.Get("yaml")
+		if name, _, _ := strings.Cut(tag, ","); name != "" && name != "-" {
+			out[name] = v.Field(i).Addr().Interface()
+		}
+	}
+	return out
+}
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "yaml: unmarshal errors:", "")), " ")
 }
 
 func (c Config) validate() error {

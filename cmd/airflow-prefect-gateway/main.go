@@ -58,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "airflow-prefect-gateway:", err)
 		return 2
 	}
+	// Claim the address first: a bad one is a one-line start error, before anything logs.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "airflow-prefect-gateway: invalid GATEWAY_LISTEN %q: %v\n", cfg.Listen, err)
+		return 2
+	}
 	srv, err := gateway.New(gateway.Options{
 		Prefect:        client,
 		Logger:         log,
@@ -72,12 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Auth:           gateway.AuthOptions{Mode: cfg.AuthMode, UsersFile: cfg.UsersFile},
 	})
 	if err != nil {
+		ln.Close()
 		fmt.Fprintln(stderr, "airflow-prefect-gateway:", err)
-		return 2
-	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		fmt.Fprintf(stderr, "airflow-prefect-gateway: invalid GATEWAY_LISTEN %q: %v\n", cfg.Listen, err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
