@@ -32,6 +32,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		case "version":
 			fmt.Fprintln(stdout, version)
 			return 0
+		case "healthcheck":
+			return healthcheck(args[1:], stdout)
 		case "serve":
 			args = args[1:]
 		}
