@@ -1,12 +1,28 @@
 package gateway
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 	"path"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	gocache "github.com/patrickmn/go-cache"
 	"go.uber.org/zap"
+	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/sync/semaphore"
+	"golang.org/x/sync/singleflight"
 
 	"airflow-prefect-gateway/prefect"
 )
@@ -84,51 +100,379 @@ func principalOf(c echo.Context) *Principal {
 	return p
 }
 
+// Auth modes.
+const (
+	AuthModeUsers       = "users"       // HTTP Basic against the users file (default)
+	AuthModePassthrough = "passthrough" // the Basic credential is the caller's own Prefect credential
+	AuthModeNone        = "none"        // no authentication: every caller is an Admin
+)
+
+// How passthrough forwards the caller's Basic credential to Prefect.
+const (
+	// PassthroughBearer: the password is a Prefect API key, sent as Bearer (Prefect Cloud).
+	PassthroughBearer = "bearer"
+	// PassthroughBasic: "username:password" is a self-hosted Prefect's auth string, sent on
+	// as Basic (Prefect compares the whole decoded string with PREFECT_SERVER_API_AUTH_STRING).
+	PassthroughBasic = "basic"
+)
+
 // AuthOptions configure inbound authentication.
 type AuthOptions struct {
 	// Mode is "users" (default), "passthrough" or "none".
 	Mode string
 	// UsersFile is the YAML users file for mode "users".
 	UsersFile string
+	// PassthroughUpstream is "bearer" (default) or "basic"; see PassthroughBearer/Basic.
+	PassthroughUpstream string
+	// PassthroughRole is the Airflow role of every passthrough caller. Default Admin: in that
+	// mode Prefect decides what a credential may do, the gateway adds no second opinion.
+	PassthroughRole string
+	// CacheTTL is how long a verified password or a credential Prefect accepted is
+	// remembered (keyed by a keyed hash, never the secret). Default 1 minute.
+	CacheTTL time.Duration
+	// Getenv reads the variables users-file entries name. Default os.Getenv.
+	Getenv func(string) string
 }
+
+// Realm is the realm of the gateway's WWW-Authenticate challenge.
+const Realm = "Airflow API (airflow-prefect-gateway)"
+
+const challenge = `Basic realm="` + Realm + `", charset="UTF-8"`
+
+// refusedCredentialTTL is how long passthrough remembers a credential Prefect refused, so
+// that a client retrying with a stale key does not turn each attempt into a Prefect call.
+const refusedCredentialTTL = 10 * time.Second
 
 // authenticator checks the Basic credentials of a request.
 type authenticator struct {
 	mode string
 	log  *zap.Logger
+
+	// users mode
+	accounts map[string]*account
+	// dummyHash is checked for unknown usernames, at the highest cost of the file, so that
+	// a wrong username costs what a wrong password costs.
+	dummyHash []byte
+	compare   func(hash, password []byte) error // bcrypt.CompareHashAndPassword; tests count calls
+	// bcryptSlots bounds concurrent bcrypt checks to the cores, so that a flood of wrong
+	// passwords queues instead of starving every other request of CPU.
+	bcryptSlots *semaphore.Weighted
+
+	// passthrough mode
+	client          *prefect.Client
+	passthroughBy   string
+	passthroughRole Role
+
+	// verified holds principals of recently verified credentials; refused holds credentials
+	// Prefect refused (passthrough). Keys are HMACs under a per-process random key, so
+	// neither a secret nor a plain hash of a guessable password ever sits in memory.
+	verified *gocache.Cache
+	refused  *gocache.Cache
+	macKey   []byte
+	flight   singleflight.Group
 }
 
-func newAuthenticator(opts AuthOptions, _ *prefect.Client, log *zap.Logger) (*authenticator, error) {
+func newAuthenticator(opts AuthOptions, client *prefect.Client, log *zap.Logger) (*authenticator, error) {
 	mode := opts.Mode
 	if mode == "" {
-		mode = "users"
+		mode = AuthModeUsers
+	}
+	ttl := opts.CacheTTL
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	getenv := opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	a := &authenticator{
+		mode:        mode,
+		log:         log,
+		client:      client,
+		compare:     bcrypt.CompareHashAndPassword,
+		bcryptSlots: semaphore.NewWeighted(int64(max(1, runtime.GOMAXPROCS(0)))),
+		verified:    gocache.New(ttl, 2*ttl),
+		refused:     gocache.New(refusedCredentialTTL, 2*refusedCredentialTTL),
+		macKey:      make([]byte, 32),
+	}
+	if _, err := rand.Read(a.macKey); err != nil {
+		return nil, fmt.Errorf("auth: random key: %w", err)
 	}
 	switch mode {
-	case "none":
+	case AuthModeNone:
 		log.Warn("authentication is OFF (auth mode \"none\"): every caller is an Admin; use only on a trusted network")
-	case "users", "passthrough":
+	case AuthModeUsers:
+		if opts.UsersFile == "" {
+			return nil, errors.New("auth mode users needs a users file: set GATEWAY_USERS_FILE (see `airflow-prefect-gateway hash-password`), or choose GATEWAY_AUTH_MODE=passthrough or none")
+		}
+		accounts, err := loadUsers(opts.UsersFile, getenv)
+		if err != nil {
+			return nil, err
+		}
+		a.accounts = accounts
+		if err := a.makeDummyHash(opts.UsersFile); err != nil {
+			return nil, err
+		}
+		log.Info("users loaded", zap.String("users_file", opts.UsersFile), zap.Int("users", len(accounts)))
+	case AuthModePassthrough:
+		a.passthroughBy = opts.PassthroughUpstream
+		if a.passthroughBy == "" {
+			a.passthroughBy = PassthroughBearer
+		}
+		if a.passthroughBy != PassthroughBearer && a.passthroughBy != PassthroughBasic {
+			return nil, fmt.Errorf("passthrough upstream %q: want bearer or basic", opts.PassthroughUpstream)
+		}
+		a.passthroughRole = RoleAdmin
+		if opts.PassthroughRole != "" {
+			r, err := ParseRole(opts.PassthroughRole)
+			if err != nil {
+				return nil, fmt.Errorf("passthrough role: %w", err)
+			}
+			a.passthroughRole = r
+		}
+		if client == nil {
+			return nil, errors.New("auth mode passthrough needs a Prefect client")
+		}
+		log.Info("passthrough authentication: each caller's Basic credential is checked by Prefect",
+			zap.String("sent_as", a.passthroughBy), zap.String("role", a.passthroughRole.String()))
 	default:
 		return nil, fmt.Errorf("auth mode %q: want users, passthrough or none", mode)
 	}
-	return &authenticator{mode: mode, log: log}, nil
+	return a, nil
+}
+
+// makeDummyHash prepares the hash unknown usernames are checked against, at the highest cost
+// in the file. Mixed costs would let timing tell a cheap user from an unknown one: warn.
+func (a *authenticator) makeDummyHash(file string) error {
+	maxCost, minCost := 0, bcrypt.MaxCost+1
+	for _, acc := range a.accounts {
+		maxCost = max(maxCost, acc.cost)
+		minCost = min(minCost, acc.cost)
+	}
+	if minCost != maxCost {
+		a.log.Warn("users file mixes bcrypt costs: a wrong username then takes as long as the costliest password, which timing can tell from a cheaper one; hash every password at one cost",
+			zap.String("users_file", file), zap.Int("min_cost", minCost), zap.Int("max_cost", maxCost))
+	}
+	if maxCost < bcrypt.DefaultCost {
+		a.log.Warn("users file has bcrypt hashes below cost 10: fast to guess offline if the file leaks",
+			zap.String("users_file", file), zap.Int("cost", maxCost))
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("auth: random dummy password: %w", err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(hex.EncodeToString(secret)), maxCost)
+	if err != nil {
+		return fmt.Errorf("auth: dummy hash: %w", err)
+	}
+	a.dummyHash = h
+	return nil
+}
+
+// mac names a secret in the caches without holding it.
+func (a *authenticator) mac(parts ...string) string {
+	m := hmac.New(sha256.New, a.macKey)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// errBadCredentials is every refusal of a username and password: the answer never says
+// which of the two was wrong.
+var errBadCredentials = errors.New("invalid credentials")
+
+func unauthenticated(detail string) *Problem {
+	return NewProblem(http.StatusUnauthorized, "", detail).WithHeader("WWW-Authenticate", challenge)
 }
 
 // authenticate resolves the caller into a Principal and puts the upstream credential into
 // the request context. 401 with WWW-Authenticate when the caller is unknown.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		switch s.auth.mode {
-		case "none":
-			c.Set(principalKey, &Principal{User: "", Role: RoleAdmin})
-			return next(c)
-		default:
-			return NewProblem(http.StatusUnauthorized, "", "Authentication is not configured yet.").
-				WithHeader("WWW-Authenticate", `Basic realm="Airflow API (airflow-prefect-gateway)"`)
+		a := s.auth
+		if a.mode == AuthModeNone {
+			c.Set(principalKey, &Principal{Role: RoleAdmin})
+			return a.upstreamRefusal(c, next(c))
 		}
+		user, password, ok := basicAuth(c.Request().Header.Get(echo.HeaderAuthorization))
+		if !ok {
+			return unauthenticated("Authentication is required: send HTTP Basic credentials.")
+		}
+		var (
+			p   *Principal
+			err error
+		)
+		if a.mode == AuthModePassthrough {
+			p, err = a.passthrough(c.Request().Context(), user, password)
+		} else {
+			p, err = a.checkPassword(c.Request().Context(), user, password)
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(principalKey, p)
+		if p.Credential != nil {
+			c.SetRequest(c.Request().WithContext(prefect.WithCredential(c.Request().Context(), *p.Credential)))
+		}
+		return a.upstreamRefusal(c, next(c))
 	}
 }
 
-// requireRole answers 403 when the caller's role is below min.
+// basicAuth reads an HTTP Basic Authorization header. The scheme is case-insensitive.
+func basicAuth(header string) (user, password string, ok bool) {
+	scheme, encoded, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found || !strings.EqualFold(scheme, "Basic") {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
+	if err != nil {
+		return "", "", false
+	}
+	user, password, ok = strings.Cut(string(raw), ":")
+	return user, password, ok
+}
+
+// checkPassword verifies user and password against the users file. A hit in the
+// verification cache costs an HMAC; a miss costs one bcrypt check, whether or not the user
+// exists. Concurrent checks of the same pair share one bcrypt run.
+func (a *authenticator) checkPassword(ctx context.Context, user, password string) (*Principal, error) {
+	key := a.mac("users", user, password)
+	if v, ok := a.verified.Get(key); ok {
+		return copyPrincipal(v.(*Principal)), nil
+	}
+	v, err, _ := a.flight.Do(key, func() (any, error) {
+		if err := a.bcryptSlots.Acquire(ctx, 1); err != nil {
+			return nil, NewProblem(http.StatusServiceUnavailable, "Service Unavailable",
+				"The gateway is busy checking passwords; retry shortly.").WithHeader("Retry-After", "1").WithCause(err)
+		}
+		defer a.bcryptSlots.Release(1)
+		acc, known := a.accounts[user]
+		hash := a.dummyHash
+		if known {
+			hash = acc.hash
+		}
+		// bcrypt reads 72 bytes: a longer password could match one it only starts with.
+		pw := []byte(password)
+		tooLong := len(pw) > maxPasswordBytes
+		if tooLong {
+			pw = pw[:maxPasswordBytes]
+		}
+		if err := a.compare(hash, pw); err != nil || !known || tooLong {
+			return nil, errBadCredentials
+		}
+		p := acc.principal
+		a.verified.SetDefault(key, &p)
+		return &p, nil
+	})
+	if err != nil {
+		if errors.Is(err, errBadCredentials) {
+			return nil, unauthenticated("Invalid username or password.")
+		}
+		return nil, err
+	}
+	return copyPrincipal(v.(*Principal)), nil
+}
+
+// passthrough turns the caller's Basic credential into their Prefect credential and asks
+// Prefect whether it accepts it; the answer is remembered briefly under a keyed hash.
+func (a *authenticator) passthrough(ctx context.Context, user, password string) (*Principal, error) {
+	var cred prefect.Credential
+	switch a.passthroughBy {
+	case PassthroughBasic:
+		if user == "" && password == "" {
+			return nil, unauthenticated("Authentication is required: send your Prefect auth string as HTTP Basic credentials.")
+		}
+		cred = prefect.BasicCredential(user + ":" + password)
+	default:
+		if password == "" {
+			return nil, unauthenticated("Authentication is required: send your Prefect API key as the HTTP Basic password.")
+		}
+		cred = prefect.BearerCredential(password)
+	}
+	key := a.credentialKey(cred)
+	principal := func() *Principal {
+		c := cred
+		return &Principal{User: user, Role: a.passthroughRole, Credential: &c}
+	}
+	if _, ok := a.verified.Get(key); ok {
+		return principal(), nil
+	}
+	if _, ok := a.refused.Get(key); ok {
+		return nil, unauthenticated("Prefect refused the credential.")
+	}
+	_, err, _ := a.flight.Do(key, func() (any, error) {
+		// Detached from the first caller's cancellation: its answer serves every caller
+		// waiting on the same credential.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+		defer cancel()
+		if err := a.client.CheckCredential(cctx, cred); err != nil {
+			if prefect.KindOf(err) == prefect.KindUnauthorized {
+				a.refused.SetDefault(key, true)
+			}
+			return nil, err
+		}
+		a.verified.SetDefault(key, true)
+		return nil, nil
+	})
+	if err != nil {
+		if prefect.KindOf(err) == prefect.KindUnauthorized {
+			return nil, unauthenticated("Prefect refused the credential.")
+		}
+		// Prefect could not say (down, slow, 5xx): that is not the caller's fault.
+		return nil, FromUpstream(err)
+	}
+	return principal(), nil
+}
+
+func (a *authenticator) credentialKey(cred prefect.Credential) string {
+	return a.mac("passthrough", cred.Mode.String(), cred.Secret)
+}
+
+// upstreamRefusal rewrites a Prefect 401 met while serving a request. In passthrough the
+// caller's own credential was refused (revoked since it was checked): forget it and answer
+// 401 with the challenge. Otherwise the credential is the operator's, not the caller's:
+// that is a gateway misconfiguration, answered 502 and logged, never a 401 that would send
+// the caller to check a password that is fine.
+func (a *authenticator) upstreamRefusal(c echo.Context, err error) error {
+	if err == nil || prefect.KindOf(err) != prefect.KindUnauthorized {
+		return err
+	}
+	if a.mode == AuthModePassthrough {
+		if p := principalOf(c); p != nil && p.Credential != nil {
+			key := a.credentialKey(*p.Credential)
+			a.verified.Delete(key)
+			a.refused.SetDefault(key, true)
+		}
+		return unauthenticated("Prefect refused the credential.").WithCause(err)
+	}
+	user := ""
+	if p := principalOf(c); p != nil {
+		user = p.User
+	}
+	a.log.Error("Prefect refused the gateway's upstream credential; check PREFECT_API_KEY / PREFECT_API_AUTH_STRING or the user's prefect_* setting in the users file",
+		zap.String("request_id", requestID(c)), zap.String("user", user), zap.String("upstream_auth", a.credentialFor(c).Mode.String()))
+	return NewProblem(http.StatusBadGateway, "Bad Gateway",
+		"Prefect refused the gateway's upstream credential; the gateway's operator must fix its configuration.").WithCause(err)
+}
+
+func (a *authenticator) credentialFor(c echo.Context) prefect.Credential {
+	if a.client == nil {
+		return prefect.Credential{}
+	}
+	return a.client.CredentialFor(c.Request().Context())
+}
+
+// copyPrincipal gives each request its own Principal, so that nothing a handler does to it
+// reaches the cached one.
+func copyPrincipal(p *Principal) *Principal {
+	cp := *p
+	return &cp
+}
+
+// requireRole answers 403 when the caller's role is below min, and 404 on a route for one
+// DAG the caller may not see: the answer is the same whether or not that DAG exists.
 func requireRole(min Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -136,7 +480,25 @@ func requireRole(min Role) echo.MiddlewareFunc {
 			if p == nil || p.Role < min {
 				return NewProblem(http.StatusForbidden, "", fmt.Sprintf("This operation needs the %s role or higher.", min))
 			}
+			if dagID, ok := dagIDParam(c); ok && dagID != "~" && !p.CanAccessDAG(dagID) {
+				return NotFound("DAG not found", "DAG with dag_id: '%s' not found", dagID)
+			}
 			return next(c)
 		}
 	}
+}
+
+// dagIDParam is the route's percent-decoded dag_id, when the route has one. (Echo hands
+// out the raw segment when the path holds escapes.)
+func dagIDParam(c echo.Context) (string, bool) {
+	for _, name := range c.ParamNames() {
+		if name == "dag_id" {
+			raw := c.Param(name)
+			if id, err := url.PathUnescape(raw); err == nil {
+				return id, true
+			}
+			return raw, true
+		}
+	}
+	return "", false
 }

@@ -496,3 +496,17 @@ func (c *Client) invalidateCSRF() {
 	c.csrfWanted = true
 	c.csrfMu.Unlock()
 }
+
+// CheckCredential asks Prefect whether it accepts cred, with one cheap authenticated call:
+// POST /flows/count exists on self-hosted servers and Cloud workspaces alike and, unlike
+// /health and /ready, is never exempt from Prefect's auth. nil means accepted; an *Error of
+// KindUnauthorized means refused; any other error says nothing about the credential.
+func (c *Client) CheckCredential(ctx context.Context, cred Credential) error {
+	var n int
+	_, err := c.do(WithCredential(ctx, cred), call{method: http.MethodPost, path: "/flows/count",
+		body: struct{}{}, out: &n, endpoint: "flows/count", retry: true})
+	if err != nil {
+		return fmt.Errorf("check %s credential: %w", cred.Mode, err)
+	}
+	return nil
+}

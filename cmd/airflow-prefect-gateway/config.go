@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"airflow-prefect-gateway/gateway"
 	"airflow-prefect-gateway/prefect"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	DAGCacheTTL          time.Duration `yaml:"dag_cache_ttl"`
 	AuthMode             string        `yaml:"auth_mode"`
 	UsersFile            string        `yaml:"users_file"`
+	PassthroughUpstream  string        `yaml:"passthrough_upstream"`
+	PassthroughRole      string        `yaml:"passthrough_role"`
+	AuthCacheTTL         time.Duration `yaml:"auth_cache_ttl"`
 
 	// Only in the file: maps that do not fit a flag or a variable.
 	DAGAliases map[string]string   `yaml:"dag_aliases"` // dag_id → "flow/deployment"
@@ -51,6 +55,7 @@ func defaultConfig() Config {
 		MaxPageLimit:    100,
 		DAGCacheTTL:     5 * time.Minute,
 		AuthMode:        "users",
+		AuthCacheTTL:    time.Minute,
 	}
 }
 
@@ -95,6 +100,9 @@ func settings() []setting {
 		{"dag-cache-ttl", "GATEWAY_DAG_CACHE_TTL", "how long a resolved dag_id stays cached", dur(func(c *Config) *time.Duration { return &c.DAGCacheTTL })},
 		{"auth-mode", "GATEWAY_AUTH_MODE", "users, passthrough or none", str(func(c *Config) *string { return &c.AuthMode })},
 		{"users-file", "GATEWAY_USERS_FILE", "YAML users file for auth mode users", str(func(c *Config) *string { return &c.UsersFile })},
+		{"passthrough-upstream", "GATEWAY_PASSTHROUGH_UPSTREAM", "auth mode passthrough: bearer (the Basic password is a Prefect API key) or basic (user:password is a self-hosted Prefect auth string)", str(func(c *Config) *string { return &c.PassthroughUpstream })},
+		{"passthrough-role", "GATEWAY_PASSTHROUGH_ROLE", "auth mode passthrough: the Airflow role of every caller Prefect accepts (default Admin)", str(func(c *Config) *string { return &c.PassthroughRole })},
+		{"auth-cache-ttl", "GATEWAY_AUTH_CACHE_TTL", "how long a verified password or a credential Prefect accepted is remembered", dur(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
 	}
 }
 
@@ -222,11 +230,22 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("invalid GATEWAY_AUTH_MODE %q: want users, passthrough or none", c.AuthMode)
 	}
+	switch c.PassthroughUpstream {
+	case "", gateway.PassthroughBearer, gateway.PassthroughBasic:
+	default:
+		return fmt.Errorf("invalid GATEWAY_PASSTHROUGH_UPSTREAM %q: want bearer or basic", c.PassthroughUpstream)
+	}
+	if c.PassthroughRole != "" {
+		if _, err := gateway.ParseRole(c.PassthroughRole); err != nil {
+			return fmt.Errorf("invalid GATEWAY_PASSTHROUGH_ROLE: %w", err)
+		}
+	}
 	if c.MaxPageLimit < 1 {
 		return fmt.Errorf("invalid GATEWAY_MAXIMUM_PAGE_LIMIT %d: must be at least 1", c.MaxPageLimit)
 	}
 	for name, d := range map[string]time.Duration{"GATEWAY_UPSTREAM_TIMEOUT": c.UpstreamTimeout,
-		"GATEWAY_SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "GATEWAY_DAG_CACHE_TTL": c.DAGCacheTTL} {
+		"GATEWAY_SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "GATEWAY_DAG_CACHE_TTL": c.DAGCacheTTL,
+		"GATEWAY_AUTH_CACHE_TTL": c.AuthCacheTTL} {
 		if d <= 0 {
 			return fmt.Errorf("invalid %s %s: must be positive", name, d)
 		}

@@ -34,6 +34,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return 0
 		case "healthcheck":
 			return healthcheck(args[1:], stdout)
+		case "hash-password":
+			return hashPassword(args[1:], os.Stdin, stdout, stderr)
 		case "serve":
 			args = args[1:]
 		}
@@ -77,7 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DAGCacheTTL:    cfg.DAGCacheTTL,
 		DAGAliases:     cfg.DAGAliases,
 		DAGOwners:      cfg.DAGOwners,
-		Auth:           gateway.AuthOptions{Mode: cfg.AuthMode, UsersFile: cfg.UsersFile},
+		Auth: gateway.AuthOptions{Mode: cfg.AuthMode, UsersFile: cfg.UsersFile,
+			PassthroughUpstream: cfg.PassthroughUpstream, PassthroughRole: cfg.PassthroughRole,
+			CacheTTL: cfg.AuthCacheTTL, Getenv: getenv},
 	})
 	if err != nil {
 		ln.Close()
