@@ -120,13 +120,36 @@ func (c *Client) ResumeDeployment(ctx context.Context, id string) error {
 
 // --- flow runs ---
 
+// TriggerLabel is the flow-run label a keyed CreateFlowRun stamps with a value unique to that
+// call, so that the run tells which call created it (see CreateFlowRun).
+const TriggerLabel = "airflow-prefect-gateway.trigger"
+
 // CreateFlowRun creates a run of a deployment. created is false when Prefect returned an
-// existing run for the body's idempotency key (HTTP 200 instead of 201). Only keyed creates
-// are retried.
+// existing run for the body's idempotency key. Only keyed creates are retried.
+//
+// For a keyed create, created is decided by a label holding a value unique to this call
+// (TriggerLabel), not by Prefect's 201-vs-200: after a lost answer the retry meets the run the
+// first attempt made and gets a 200, and two concurrent creates with one key can both get a
+// 201 (Prefect compares the row's creation time with its own clock). The label says exactly
+// which call's insert won. Without the label in the answer (an older server), 201 decides.
 func (c *Client) CreateFlowRun(ctx context.Context, deploymentID string, body wire.FlowRunCreate) (run wire.FlowRun, created bool, err error) {
+	var stamp string
+	if body.IdempotencyKey != "" {
+		stamp = newTriggerStamp()
+		labels := make(map[string]any, len(body.Labels)+1)
+		for k, v := range body.Labels {
+			labels[k] = v
+		}
+		labels[TriggerLabel] = stamp
+		body.Labels = labels
+	}
 	resp, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/" + esc(deploymentID) + "/create_flow_run",
 		body: body, out: &run, endpoint: "deployments/{id}/create_flow_run", retry: body.IdempotencyKey != ""})
-	return run, resp.status == http.StatusCreated, err
+	created = resp.status == http.StatusCreated
+	if got, ok := run.Labels[TriggerLabel]; ok && stamp != "" && err == nil {
+		created = got == stamp
+	}
+	return run, created, err
 }
 
 // ReadFlowRun reads a flow run by id.

@@ -250,18 +250,12 @@ func (c *Client) do(ctx context.Context, cl call) (response, error) {
 		payload = b
 	}
 	op := cl.method + " " + cl.path
-	attempts := 1
-	if cl.retry {
-		attempts = c.attempts
-	}
 	csrfRetried := false
-	var lastErr error
 	for attempt := 1; ; attempt++ {
-		resp, retryAfter, err := c.attempt(ctx, cl, op, payload)
+		resp, err := c.attempt(ctx, cl, op, payload)
 		if err == nil {
 			return resp, nil
 		}
-		lastErr = err
 		pe, _ := AsError(err)
 		// A CSRF refusal happens before Prefect looks at the request, so sending it again
 		// with a fresh token is safe for every method.
@@ -271,19 +265,9 @@ func (c *Client) do(ctx context.Context, cl call) (response, error) {
 			attempt--
 			continue
 		}
-		if attempt >= attempts || pe == nil || !retryable(pe.Kind) {
-			return resp, err
-		}
-		wait := c.backoffFor(attempt)
-		if pe.Kind == KindRateLimited || pe.Kind == KindUnavailable {
-			if retryAfter > 0 {
-				if retryAfter > c.maxWait {
-					return resp, err
-				}
-				wait = retryAfter
-			}
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		// The policy lives in retry.go.
+		wait, again := c.retryWait(ctx, cl, attempt, pe)
+		if !again {
 			return resp, err
 		}
 		if c.observer != nil {
@@ -293,30 +277,13 @@ func (c *Client) do(ctx context.Context, cl call) (response, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return resp, lastErr
+			return resp, err
 		case <-t.C:
 		}
 	}
 }
 
-func retryable(k Kind) bool {
-	switch k {
-	case KindUnavailable, KindBadGateway, KindRateLimited, KindTimeout:
-		return true
-	}
-	return false
-}
-
-func (c *Client) backoffFor(attempt int) time.Duration {
-	d := c.backoff[0] << (attempt - 1)
-	if d <= 0 || d > c.backoff[1] {
-		d = c.backoff[1]
-	}
-	// Full jitter: spreads retries of many replicas so they do not hit Prefect together.
-	return time.Duration(rand.Int64N(int64(d)) + 1)
-}
-
-func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte) (response, time.Duration, error) {
+func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte) (response, error) {
 	if counter, ok := ctx.Value(callCounterKey).(*CallCounter); ok {
 		counter.n.Add(1)
 	}
@@ -336,7 +303,7 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 	}
 	req, err := http.NewRequestWithContext(actx, cl.method, target, body)
 	if err != nil {
-		return response{}, 0, &Error{Kind: KindInvalid, Op: op, Err: err}
+		return response{}, &Error{Kind: KindInvalid, Op: op, Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.agent)
@@ -359,7 +326,7 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 	if err != nil {
 		e := transportError(ctx, op, err)
 		c.observe(cl.endpoint, e.Kind.String(), start)
-		return response{}, 0, e
+		return response{}, e
 	}
 	defer res.Body.Close()
 	raw, readErr := io.ReadAll(io.LimitReader(res.Body, 64<<20))
@@ -369,19 +336,19 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 			e.Kind = KindBadGateway // the connection broke mid-answer
 		}
 		c.observe(cl.endpoint, e.Kind.String(), start)
-		return response{status: res.StatusCode}, 0, e
+		return response{status: res.StatusCode}, e
 	}
 	resp := response{status: res.StatusCode}
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		if cl.out != nil && res.StatusCode != http.StatusNoContent {
 			if err := json.Unmarshal(raw, cl.out); err != nil {
 				c.observe(cl.endpoint, KindBadGateway.String(), start)
-				return resp, 0, &Error{Kind: KindBadGateway, Status: res.StatusCode, Op: op,
+				return resp, &Error{Kind: KindBadGateway, Status: res.StatusCode, Op: op,
 					Message: "Prefect's answer could not be read", Err: err}
 			}
 		}
 		c.observe(cl.endpoint, "ok", start)
-		return resp, 0, nil
+		return resp, nil
 	}
 	retryAfter := parseRetryAfter(res.Header.Get("Retry-After"), time.Now())
 	e := &Error{Kind: kindForStatus(res.StatusCode), Status: res.StatusCode, Op: op,
@@ -390,7 +357,7 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 		e.Kind = KindBadGateway
 	}
 	c.observe(cl.endpoint, e.Kind.String(), start)
-	return resp, retryAfter, e
+	return resp, e
 }
 
 func (c *Client) observe(endpoint, outcome string, start time.Time) {

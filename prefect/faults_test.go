@@ -1,0 +1,528 @@
+package prefect
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"airflow-prefect-gateway/prefect/wire"
+)
+
+// script answers attempt n (1-based) of every request with step n, and repeats the last step.
+type step struct {
+	status     int
+	retryAfter string
+	body       string
+	// truncate announces a longer body than it sends, then closes the connection.
+	truncate bool
+	// drop closes the connection without answering.
+	drop bool
+}
+
+func scriptedServer(t *testing.T, steps ...step) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		i := int(n.Add(1)) - 1
+		if i >= len(steps) {
+			i = len(steps) - 1
+		}
+		s := steps[i]
+		switch {
+		case s.drop:
+			hijackAndClose(w)
+			return
+		case s.truncate:
+			w.Header().Set("Content-Length", strconv.Itoa(len(s.body)+100))
+			w.WriteHeader(s.status)
+			_, _ = io.WriteString(w, s.body)
+			hijackAndClose(w)
+			return
+		}
+		if s.retryAfter != "" {
+			w.Header().Set("Retry-After", s.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(s.status)
+		_, _ = io.WriteString(w, s.body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &n
+}
+
+func hijackAndClose(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+// recorder is an Observer that keeps what it saw.
+type recorder struct {
+	mu       sync.Mutex
+	calls    map[string]int // endpoint|outcome → count
+	retries  map[string]int
+	negative bool
+}
+
+func newRecorder() *recorder {
+	return &recorder{calls: map[string]int{}, retries: map[string]int{}}
+}
+
+func (r *recorder) ObserveCall(endpoint, outcome string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[endpoint+"|"+outcome]++
+	if d < 0 {
+		r.negative = true
+	}
+}
+
+func (r *recorder) ObserveRetry(endpoint string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.retries[endpoint]++
+}
+
+func (r *recorder) retriesOf(endpoint string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.retries[endpoint]
+}
+
+const okFlow = `{"id":"f1","name":"etl"}`
+
+// Each row is one fault; "safe" calls are reads (ReadFlow), "unsafe" ones are state changes
+// (SetFlowRunState), "keyed"/"unkeyed" are create_flow_run with and without an idempotency key.
+func TestRetryPolicy(t *testing.T) {
+	okState := `{"status":"ACCEPT","details":{"type":"accept_details"},"state":{"type":"RUNNING","name":"Running"}}`
+	okRun := `{"id":"r1","name":"manual__1"}`
+	cases := []struct {
+		name     string
+		call     string // safe | unsafe | keyed | unkeyed
+		steps    []step
+		attempts int32
+		kind     Kind // KindUnknown: success
+		retry    time.Duration
+	}{
+		{"safe: 503 twice then ok", "safe", []step{{status: 503, body: `{"exception_message":"Service Unavailable"}`}, {status: 503}, {status: 200, body: okFlow}}, 3, KindUnknown, 0},
+		{"safe: 502 until attempts run out", "safe", []step{{status: 502, body: "<html>bad gateway</html>"}}, 3, KindBadGateway, 0},
+		{"safe: 500 until attempts run out", "safe", []step{{status: 500, body: `{"exception_message":"Internal Server Error"}`}}, 3, KindBadGateway, 0},
+		{"safe: 503 until attempts run out keeps Retry-After", "safe", []step{{status: 503, retryAfter: "0.01"}}, 3, KindUnavailable, 10 * time.Millisecond},
+		{"safe: 504 from a proxy is retried", "safe", []step{{status: 504}, {status: 200, body: okFlow}}, 2, KindUnknown, 0},
+		{"safe: 429 without Retry-After, then ok", "safe", []step{{status: 429}, {status: 200, body: okFlow}}, 2, KindUnknown, 0},
+		{"safe: 429 with a short Retry-After, then ok", "safe", []step{{status: 429, retryAfter: "0.02"}, {status: 200, body: okFlow}}, 2, KindUnknown, 0},
+		{"safe: 429 with a Retry-After beyond MaxRetryAfter is passed on at once", "safe", []step{{status: 429, retryAfter: "60"}}, 1, KindRateLimited, time.Minute},
+		{"safe: 503 with a Retry-After beyond MaxRetryAfter is passed on at once", "safe", []step{{status: 503, retryAfter: "120"}}, 1, KindUnavailable, 2 * time.Minute},
+		{"safe: invalid JSON in a 200", "safe", []step{{status: 200, body: `{"id": "f1", "name": `}}, 3, KindBadGateway, 0},
+		{"safe: invalid JSON once, then ok", "safe", []step{{status: 200, body: `not json`}, {status: 200, body: okFlow}}, 2, KindUnknown, 0},
+		{"safe: truncated body", "safe", []step{{status: 200, body: `{"id":"f1",`, truncate: true}}, 3, KindBadGateway, 0},
+		{"safe: connection closed without an answer", "safe", []step{{drop: true}, {status: 200, body: okFlow}}, 2, KindUnknown, 0},
+		{"safe: 404 is final", "safe", []step{{status: 404, body: `{"detail":"Flow not found"}`}}, 1, KindNotFound, 0},
+		{"safe: 422 is final", "safe", []step{{status: 422, body: `{"detail":"bad"}`}}, 1, KindInvalid, 0},
+		{"safe: 401 is final", "safe", []step{{status: 401, body: `{"exception_message":"Unauthorized"}`}}, 1, KindUnauthorized, 0},
+		{"unsafe: 503 is not retried", "unsafe", []step{{status: 503}, {status: 200, body: okState}}, 1, KindUnavailable, 0},
+		{"unsafe: 500 is not retried", "unsafe", []step{{status: 500}, {status: 200, body: okState}}, 1, KindBadGateway, 0},
+		{"unsafe: a lost answer is not retried", "unsafe", []step{{drop: true}, {status: 200, body: okState}}, 1, KindBadGateway, 0},
+		{"unsafe: invalid JSON is not retried", "unsafe", []step{{status: 200, body: `{`}, {status: 200, body: okState}}, 1, KindBadGateway, 0},
+		{"unsafe: 429 was never processed, so it is retried", "unsafe", []step{{status: 429, retryAfter: "0.01"}, {status: 200, body: okState}}, 2, KindUnknown, 0},
+		{"keyed trigger: 502 then ok", "keyed", []step{{status: 502}, {status: 201, body: okRun}}, 2, KindUnknown, 0},
+		{"keyed trigger: lost answer then ok", "keyed", []step{{drop: true}, {status: 200, body: okRun}}, 2, KindUnknown, 0},
+		{"unkeyed trigger: 502 is not retried", "unkeyed", []step{{status: 502}, {status: 201, body: okRun}}, 1, KindBadGateway, 0},
+		{"unkeyed trigger: lost answer is not retried", "unkeyed", []step{{drop: true}, {status: 201, body: okRun}}, 1, KindBadGateway, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, attempts := scriptedServer(t, tc.steps...)
+			rec := newRecorder()
+			c := newTestClient(t, srv.URL, func(o *Options) {
+				o.MaxAttempts = 3
+				o.MaxRetryAfter = time.Second
+				o.Observer = rec
+			})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var err error
+			endpoint := ""
+			switch tc.call {
+			case "safe":
+				var f wire.Flow
+				f, err = c.ReadFlow(ctx, "f1")
+				if err == nil && f.Name != "etl" {
+					t.Fatalf("decoded %+v", f)
+				}
+				endpoint = "flows/{id}"
+			case "unsafe":
+				_, err = c.SetFlowRunState(ctx, "r1", wire.StateCreate{Type: wire.Running}, false)
+				endpoint = "flow_runs/{id}/set_state"
+			case "keyed", "unkeyed":
+				body := wire.FlowRunCreate{Name: "manual__1"}
+				if tc.call == "keyed" {
+					body.IdempotencyKey = "airflow:d1:manual__1"
+				}
+				_, _, err = c.CreateFlowRun(ctx, "d1", body)
+				endpoint = "deployments/{id}/create_flow_run"
+			}
+			if got := attempts.Load(); got != tc.attempts {
+				t.Errorf("Prefect saw %d attempts, want %d", got, tc.attempts)
+			}
+			if got := rec.retriesOf(endpoint); got != int(tc.attempts)-1 {
+				t.Errorf("observer saw %d retries of %s, want %d", got, endpoint, tc.attempts-1)
+			}
+			if tc.kind == KindUnknown {
+				if err != nil {
+					t.Fatalf("error %v, want success", err)
+				}
+				return
+			}
+			pe, ok := AsError(err)
+			if !ok {
+				t.Fatalf("error %v (%T), want *prefect.Error of kind %s", err, err, tc.kind)
+			}
+			if pe.Kind != tc.kind || pe.RetryAfter != tc.retry {
+				t.Errorf("kind %s retry-after %s, want %s and %s (error: %v)", pe.Kind, pe.RetryAfter, tc.kind, tc.retry, err)
+			}
+		})
+	}
+}
+
+// A Retry-After within MaxRetryAfter is waited out, not replaced by the (much shorter) backoff.
+func TestRetryAfterIsHonoured(t *testing.T) {
+	var first, second atomic.Int64
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			first.Store(time.Now().UnixNano())
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		second.Store(time.Now().UnixNano())
+		_, _ = io.WriteString(w, okFlow)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxRetryAfter = 3 * time.Second })
+	if _, err := c.ReadFlow(context.Background(), "f1"); err != nil {
+		t.Fatal(err)
+	}
+	if gap := time.Duration(second.Load() - first.Load()); gap < 900*time.Millisecond {
+		t.Fatalf("retried %s after a 429 with Retry-After: 1, want about a second", gap)
+	}
+}
+
+// A Retry-After the request's deadline cannot accommodate ends the retries with the 429 and
+// its Retry-After, instead of sleeping into a 504.
+func TestRetryAfterBeyondTheDeadlineIsPassedOn(t *testing.T) {
+	srv, attempts := scriptedServer(t, step{status: 429, retryAfter: "2", body: `{"detail":"slow down"}`})
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxRetryAfter = 5 * time.Second })
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := c.ReadFlow(ctx, "f1")
+	pe, ok := AsError(err)
+	if !ok || pe.Kind != KindRateLimited || pe.RetryAfter != 2*time.Second || pe.Message != "slow down" {
+		t.Fatalf("error %v, want the 429 with Retry-After 2s", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the client slept into the deadline instead of answering at once")
+	}
+	if attempts.Load() != 1 {
+		t.Fatalf("%d attempts, want 1", attempts.Load())
+	}
+}
+
+// Retry-After as an HTTP date works too.
+func TestRetryAfterHTTPDate(t *testing.T) {
+	at := time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat)
+	srv, _ := scriptedServer(t, step{status: 503, retryAfter: at})
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxRetryAfter = time.Second })
+	_, err := c.ReadFlow(context.Background(), "f1")
+	pe, ok := AsError(err)
+	if !ok || pe.Kind != KindUnavailable || pe.RetryAfter < 80*time.Second || pe.RetryAfter > 91*time.Second {
+		t.Fatalf("error %v, want 503 with a Retry-After near 90s", err)
+	}
+}
+
+func TestBackoffIsCappedExponentialWithJitter(t *testing.T) {
+	c := newTestClient(t, "http://127.0.0.1:1", func(o *Options) {
+		o.BaseBackoff = 100 * time.Millisecond
+		o.MaxBackoff = time.Second
+	})
+	cases := []struct {
+		attempt int
+		ceiling time.Duration
+	}{{1, 100 * time.Millisecond}, {2, 200 * time.Millisecond}, {3, 400 * time.Millisecond}, {4, 800 * time.Millisecond},
+		{5, time.Second}, {12, time.Second}, {80, time.Second}}
+	for _, tc := range cases {
+		seen := map[time.Duration]bool{}
+		var max time.Duration
+		for i := 0; i < 500; i++ {
+			d := c.backoffFor(tc.attempt)
+			if d <= 0 || d > tc.ceiling {
+				t.Fatalf("attempt %d: wait %s outside (0, %s]", tc.attempt, d, tc.ceiling)
+			}
+			seen[d] = true
+			if d > max {
+				max = d
+			}
+		}
+		if len(seen) < 100 {
+			t.Errorf("attempt %d: only %d distinct waits in 500: no jitter", tc.attempt, len(seen))
+		}
+		if max < tc.ceiling/2 {
+			t.Errorf("attempt %d: longest wait %s, want the range to reach toward %s", tc.attempt, max, tc.ceiling)
+		}
+	}
+}
+
+// A refused connection never reached Prefect, so even a state change is tried again, and the
+// error that comes out after the last attempt is "unavailable".
+func TestRefusedConnectionIsRetriedForEveryCall(t *testing.T) {
+	addr := closedAddr(t)
+	rec := newRecorder()
+	c := newTestClient(t, "http://"+addr, func(o *Options) { o.Observer = rec })
+	_, err := c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false)
+	if KindOf(err) != KindUnavailable {
+		t.Fatalf("error %v, want unavailable", err)
+	}
+	if got := rec.retriesOf("flow_runs/{id}/set_state"); got != 2 {
+		t.Fatalf("%d retries, want 2 (3 attempts)", got)
+	}
+	if rec.calls["flow_runs/{id}/set_state|unavailable"] != 3 {
+		t.Fatalf("observed calls %v, want 3 unavailable attempts", rec.calls)
+	}
+}
+
+// A hung Prefect ends in a timeout at the caller's deadline, not at the client's own (long)
+// timeout, and is not retried past it.
+func TestHungPrefectEndsAtTheDeadline(t *testing.T) {
+	release := make(chan struct{})
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		attempts.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = time.Hour })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { _, err := c.FilterFlows(ctx, wire.Query{}); done <- err }()
+	select {
+	case err := <-done:
+		if KindOf(err) != KindTimeout {
+			t.Fatalf("error %v, want a timeout", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the call outlived its deadline")
+	}
+	if attempts.Load() != 1 {
+		t.Fatalf("%d attempts, want 1: no retry after the deadline", attempts.Load())
+	}
+}
+
+// Without a deadline on the caller's context, one hung attempt is cut by Options.Timeout and a
+// safe call tries again.
+func TestHungAttemptIsCutByTheClientTimeout(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			<-r.Context().Done()
+			return
+		}
+		_, _ = io.WriteString(w, okFlow)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(o *Options) { o.Timeout = 200 * time.Millisecond })
+	if _, err := c.ReadFlow(context.Background(), "f1"); err != nil {
+		t.Fatalf("error %v, want the second attempt to succeed", err)
+	}
+	if n.Load() != 2 {
+		t.Fatalf("%d attempts, want 2", n.Load())
+	}
+}
+
+// A cancelled caller stops the retries at once.
+func TestCancelStopsRetries(t *testing.T) {
+	srv, attempts := scriptedServer(t, step{status: 503})
+	c := newTestClient(t, srv.URL, func(o *Options) {
+		o.BaseBackoff = time.Hour
+		o.MaxBackoff = time.Hour
+		o.MaxAttempts = 5
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(100 * time.Millisecond); cancel() }()
+	done := make(chan error, 1)
+	go func() { _, err := c.ReadFlow(ctx, "f1"); done <- err }()
+	select {
+	case err := <-done:
+		if KindOf(err) != KindUnavailable {
+			t.Fatalf("error %v, want the last answer (503)", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a cancelled call kept waiting for its backoff")
+	}
+	if attempts.Load() != 1 {
+		t.Fatalf("%d attempts, want 1", attempts.Load())
+	}
+}
+
+// The client recovers by itself when Prefect comes back on the same address.
+func TestRecoversWhenPrefectComesBack(t *testing.T) {
+	addr := closedAddr(t)
+	c := newTestClient(t, "http://"+addr)
+	if _, err := c.ReadFlow(context.Background(), "f1"); KindOf(err) != KindUnavailable {
+		t.Fatalf("while down: %v, want unavailable", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, okFlow)
+	})}}
+	srv.Start()
+	defer srv.Close()
+	if f, err := c.ReadFlow(context.Background(), "f1"); err != nil || f.Name != "etl" {
+		t.Fatalf("after recovery: %+v %v", f, err)
+	}
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// idempotentPrefect honours create_flow_run's contract: one run per idempotency key, 201 for
+// the insert and 200 with the stored run (labels included) for every repeat. dropFirst loses
+// the answer of the first create of each key after storing the run.
+type idempotentPrefect struct {
+	mu        sync.Mutex
+	runs      map[string]map[string]any // key → run
+	dropped   map[string]bool
+	dropFirst bool
+	// raceCreated answers 201 to repeats too, as Prefect can when two creates of one key race.
+	raceCreated bool
+}
+
+func (p *idempotentPrefect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name           string         `json:"name"`
+		IdempotencyKey string         `json:"idempotency_key"`
+		Labels         map[string]any `json:"labels"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		w.WriteHeader(422)
+		return
+	}
+	p.mu.Lock()
+	run, exists := p.runs[body.IdempotencyKey]
+	status := http.StatusOK
+	if !exists {
+		run = map[string]any{"id": "run-" + strconv.Itoa(len(p.runs)+1), "name": body.Name, "labels": body.Labels}
+		p.runs[body.IdempotencyKey] = run
+		status = http.StatusCreated
+	}
+	if p.raceCreated {
+		status = http.StatusCreated
+	}
+	drop := p.dropFirst && !exists && !p.dropped[body.IdempotencyKey]
+	if drop {
+		p.dropped[body.IdempotencyKey] = true
+	}
+	p.mu.Unlock()
+	if drop {
+		hijackAndClose(w)
+		return
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(run)
+}
+
+// Many concurrent keyed creates of one run, some of whose answers are lost, and even with
+// Prefect claiming 201 for repeats: exactly one call is told it created the run.
+func TestKeyedCreateTellsWhichCallCreatedTheRun(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		dropFirst, racing bool
+	}{{"plain", false, false}, {"first answer lost", true, false}, {"prefect says 201 to repeats", false, true}, {"both", true, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			stub := &idempotentPrefect{runs: map[string]map[string]any{}, dropped: map[string]bool{}, dropFirst: tc.dropFirst, raceCreated: tc.racing}
+			srv := httptest.NewServer(stub)
+			defer srv.Close()
+			c := newTestClient(t, srv.URL)
+			const callers = 16
+			var created atomic.Int32
+			var wg sync.WaitGroup
+			errs := make(chan error, callers)
+			for i := 0; i < callers; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					run, ok, err := c.CreateFlowRun(context.Background(), "d1", wire.FlowRunCreate{
+						Name: "manual__x", IdempotencyKey: "airflow:d1:manual__x", Labels: map[string]any{"airflow.note": "n"}})
+					if err != nil {
+						errs <- err
+						return
+					}
+					if run.ID != "run-1" {
+						errs <- &Error{Kind: KindUnknown, Op: "unexpected run " + run.ID}
+					}
+					if ok {
+						created.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			if created.Load() != 1 {
+				t.Fatalf("%d callers were told they created the run, want exactly 1", created.Load())
+			}
+			if len(stub.runs) != 1 {
+				t.Fatalf("%d runs stored, want 1", len(stub.runs))
+			}
+			if stub.runs["airflow:d1:manual__x"]["labels"].(map[string]any)["airflow.note"] != "n" {
+				t.Fatal("the caller's own labels were lost")
+			}
+		})
+	}
+}
+
+// The caller's label map is not written to.
+func TestCreateFlowRunDoesNotTouchCallerLabels(t *testing.T) {
+	stub := &idempotentPrefect{runs: map[string]map[string]any{}, dropped: map[string]bool{}}
+	srv := httptest.NewServer(stub)
+	defer srv.Close()
+	labels := map[string]any{"airflow.note": "n"}
+	if _, _, err := newTestClient(t, srv.URL).CreateFlowRun(context.Background(), "d1",
+		wire.FlowRunCreate{Name: "a", IdempotencyKey: "k", Labels: labels}); err != nil {
+		t.Fatal(err)
+	}
+	if len(labels) != 1 {
+		t.Fatalf("caller's labels became %v", labels)
+	}
+}

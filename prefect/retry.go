@@ -1,0 +1,86 @@
+package prefect
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"strconv"
+	"time"
+)
+
+// The retry policy (DESIGN §7). A failed attempt is sent again only when that cannot double a
+// write and there is time left for it:
+//
+//   - safe calls (reads, filters, counts, upserts, idempotency-keyed creates) are retried on
+//     Prefect 502/500 (KindBadGateway), 503 or a refused connection (KindUnavailable), a
+//     per-attempt timeout (KindTimeout) and 429 (KindRateLimited);
+//   - every call, safe or not, is retried when the attempt provably never reached Prefect's
+//     handlers: the connection was refused, or Prefect answered 429 (a rate limiter refuses
+//     before anything runs);
+//   - waits are capped exponential backoff with full jitter; a Retry-After on 429/503 replaces
+//     the backoff when it is at most MaxRetryAfter, and a longer one ends the retries so that the
+//     caller gets the 429/503 with its Retry-After at once;
+//   - no wait outlives the caller's deadline: when the next attempt could not start before it,
+//     the last error is returned instead.
+
+// retryWait says whether the failed attempt number `attempt` (1-based) of cl is tried again,
+// and after how long.
+func (c *Client) retryWait(ctx context.Context, cl call, attempt int, pe *Error) (time.Duration, bool) {
+	if pe == nil || attempt >= c.attempts || ctx.Err() != nil {
+		return 0, false
+	}
+	if !(cl.retry && retryable(pe.Kind)) && !notDelivered(pe) {
+		return 0, false
+	}
+	wait := c.backoffFor(attempt)
+	if pe.RetryAfter > 0 && (pe.Kind == KindRateLimited || pe.Kind == KindUnavailable) {
+		if pe.RetryAfter > c.maxWait {
+			return 0, false
+		}
+		wait = pe.RetryAfter
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+		return 0, false
+	}
+	return wait, true
+}
+
+// retryable lists the failures worth another attempt of a safe call.
+func retryable(k Kind) bool {
+	switch k {
+	case KindUnavailable, KindBadGateway, KindRateLimited, KindTimeout:
+		return true
+	}
+	return false
+}
+
+// notDelivered reports whether a failed attempt provably did not run on Prefect, so that sending
+// it again is safe whatever its method: a refused connection (no request bytes left the gateway)
+// or a 429 (Prefect's rate limiter answers before any handler runs).
+func notDelivered(pe *Error) bool {
+	if pe.Kind == KindRateLimited {
+		return true
+	}
+	var op *net.OpError
+	return pe.Status == 0 && pe.Kind == KindUnavailable && errors.As(pe.Err, &op) && op.Op == "dial"
+}
+
+// backoffFor is the wait after failed attempt number `attempt`: BaseBackoff doubled per attempt,
+// capped at MaxBackoff, with full jitter so that many gateway replicas do not hit a recovering
+// Prefect in step.
+func (c *Client) backoffFor(attempt int) time.Duration {
+	d := c.backoff[0]
+	for i := 1; i < attempt && d < c.backoff[1]; i++ {
+		d *= 2
+	}
+	if d <= 0 || d > c.backoff[1] {
+		d = c.backoff[1]
+	}
+	return time.Duration(rand.Int64N(int64(d)) + 1)
+}
+
+// newTriggerStamp is a random value that names one CreateFlowRun call.
+func newTriggerStamp() string {
+	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+}
