@@ -331,7 +331,10 @@ func basicAuth(header string) (user, password string, ok bool) {
 		return "", "", false
 	}
 	user, password, ok = strings.Cut(string(raw), ":")
-	return user, password, ok
+	if !ok {
+		return "", "", false
+	}
+	return user, password, true
 }
 
 // checkPassword verifies user and password against the users file. A hit in the

@@ -287,6 +287,9 @@ func FormatUserEntry(e UserEntry) (string, error) {
 		}
 		if item.Content[i].Value == "dags" {
 			item.Content[i+1].Style = yaml.FlowStyle
+			for _, p := range item.Content[i+1].Content {
+				p.Style = yaml.DoubleQuotedStyle // a glob may start with '*', a YAML alias
+			}
 		}
 	}
 	seq := yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{&item}}
