@@ -436,8 +436,8 @@ func TestOutboundCredentialPerUser(t *testing.T) {
 			// Each credential sees its own deployment, as two Prefect workspaces would.
 			id := map[string]string{
 				basicOf(gatewayAuthString): "dep-gateway",
-				"Bearer " + teamAKey:            "dep-team-a",
-				basicOf(teamBAuthString):    "dep-team-b",
+				"Bearer " + teamAKey:       "dep-team-a",
+				basicOf(teamBAuthString):   "dep-team-b",
 			}[r.Header.Get("Authorization")]
 			if id == "" {
 				w.WriteHeader(http.StatusUnauthorized)
