@@ -42,6 +42,11 @@ type Options struct {
 
 	// Auth configures inbound authentication and authorization.
 	Auth AuthOptions
+
+	// Metrics is the /metrics registry. Pass the same value as prefect.Options.Observer so
+	// that Prefect calls are counted; nil makes a fresh one (without Prefect call figures
+	// unless the client was built with it).
+	Metrics *Metrics
 }
 
 func (o *Options) setDefaults() {
@@ -75,6 +80,8 @@ type Server struct {
 	auth    *authenticator
 	// dags resolves dag_ids to deployments (cached per upstream credential).
 	dags *prefect.Resolver
+	// metrics backs /metrics.
+	metrics *Metrics
 }
 
 // New builds the Echo app with its middleware and routes.
@@ -93,6 +100,11 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.metrics = opts.Metrics
+	if s.metrics == nil {
+		s.metrics = NewMetrics(opts.Version)
+	}
+	s.dags.SetStats(s.metrics)
 
 	e := echo.New()
 	e.HideBanner = true

@@ -52,11 +52,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	defer func() { _ = log.Sync() }()
 
+	// One registry counts both sides: the gateway's requests and the client's Prefect calls.
+	metrics := gateway.NewMetrics(version)
 	client, err := prefect.New(prefect.Options{
 		BaseURL:    cfg.PrefectAPIURL,
 		Credential: cfg.upstreamCredential(),
 		Timeout:    cfg.UpstreamTimeout,
 		UserAgent:  "airflow-prefect-gateway/" + version,
+		Observer:   metrics,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "airflow-prefect-gateway:", err)
@@ -79,6 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DAGCacheTTL:    cfg.DAGCacheTTL,
 		DAGAliases:     cfg.DAGAliases,
 		DAGOwners:      cfg.DAGOwners,
+		Metrics:        metrics,
 		Auth: gateway.AuthOptions{Mode: cfg.AuthMode, UsersFile: cfg.UsersFile,
 			PassthroughUpstream: cfg.PassthroughUpstream, PassthroughRole: cfg.PassthroughRole,
 			CacheTTL: cfg.AuthCacheTTL, Getenv: getenv},

@@ -55,9 +55,11 @@ func StartGateway(t testing.TB, prefectURL string, opts ...GatewayOption) *Gatew
 	t.Helper()
 	logs := &SyncBuffer{}
 	log := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), logs, zap.DebugLevel))
-	po := prefect.Options{BaseURL: prefectURL, Timeout: 20 * time.Second}
+	// As cmd/ wires it: one registry for requests and Prefect calls.
+	metrics := gateway.NewMetrics("e2e")
+	po := prefect.Options{BaseURL: prefectURL, Timeout: 20 * time.Second, Observer: metrics}
 	gopts := gateway.Options{Logger: log, Version: "e2e", RequestTimeout: 20 * time.Second,
-		Auth: gateway.AuthOptions{Mode: "none"}}
+		Auth: gateway.AuthOptions{Mode: "none"}, Metrics: metrics}
 	for _, o := range opts {
 		o(&gopts, &po)
 	}
