@@ -39,3 +39,13 @@ e2e: venv
 
 clean:
 	rm -rf bin .run
+
+# Conformance (docs/conformance.md): regenerate the table of Airflow's operations from
+# ../shared/airflow/v1.yaml; run the official-client suite against a throwaway Prefect
+# server and gateway (or the ones GATEWAY_URL and PREFECT_API_URL name).
+.PHONY: spec conformance
+spec:
+	$(GO) test ./spec -run TestAirflowOperationsTable -update
+
+conformance: venv
+	e2e/python/run.sh

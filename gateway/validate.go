@@ -45,6 +45,9 @@ type opCheck struct {
 	op spec.Operation
 	// query holds the operation's query parameters (path-item ones included).
 	query []*openapi3.Parameter
+	// free[i] is set when query[i] accepts any value (a plain string, or an array of them):
+	// such a parameter cannot fail, so it is not run through the validator.
+	free []bool
 	// requiredQuery is set when some query parameter is required.
 	requiredQuery bool
 	// pathParams are path parameters whose schema constrains more than "a string".
@@ -86,6 +89,7 @@ func buildChecks(doc *openapi3.T) (map[routeKey]*opCheck, error) {
 				switch p.In {
 				case openapi3.ParameterInQuery:
 					chk.query = append(chk.query, p)
+					chk.free = append(chk.free, !p.Required && acceptsAnyString(p.Schema))
 					chk.requiredQuery = chk.requiredQuery || p.Required
 				case openapi3.ParameterInPath:
 					if constrained(p.Schema) {
@@ -120,6 +124,19 @@ func constrained(s *openapi3.SchemaRef) bool {
 	v := s.Value
 	return !v.Type.Is(openapi3.TypeString) || v.Pattern != "" || v.Format != "" || len(v.Enum) > 0 ||
 		v.MinLength != 0 || v.MaxLength != nil
+}
+
+// acceptsAnyString reports whether every value of a query parameter passes its schema: a
+// string without constraints, or an array of those without size rules.
+func acceptsAnyString(s *openapi3.SchemaRef) bool {
+	if s == nil || s.Value == nil {
+		return true
+	}
+	v := s.Value
+	if v.Type.Is(openapi3.TypeArray) {
+		return v.MinItems == 0 && v.MaxItems == nil && !v.UniqueItems && len(v.Enum) == 0 && acceptsAnyString(v.Items)
+	}
+	return !constrained(s)
 }
 
 func schemaName(s *openapi3.SchemaRef) string {
@@ -203,8 +220,8 @@ func (chk *opCheck) validateParams(c echo.Context) error {
 			}
 		}
 	}
-	for _, p := range chk.query {
-		if _, sent := q[p.Name]; !sent && !p.Required {
+	for i, p := range chk.query {
+		if _, sent := q[p.Name]; chk.free[i] || (!sent && !p.Required) {
 			continue
 		}
 		if err := openapi3filter.ValidateParameter(req.Context(), in, p); err != nil {

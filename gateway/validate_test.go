@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -236,6 +237,29 @@ func TestValidationCoversEveryOperation(t *testing.T) {
 		}
 		if len(chk.pathParams) != 0 {
 			t.Errorf("%s %s: constrained path parameters; the fast path assumes none", op.Method, op.Path)
+		}
+	}
+}
+
+// Only parameters that accept any value skip the validator.
+func TestFreeQueryParameters(t *testing.T) {
+	chk := specChecks()[routeKey{http.MethodGet, apiPrefix + "/dags/:dag_id/dagRuns"}]
+	free := map[string]bool{}
+	for i, p := range chk.query {
+		free[p.Name] = chk.free[i]
+	}
+	want := map[string]bool{
+		"limit": false, "offset": false, "order_by": true, "state": true, "fields": true,
+		"execution_date_gte": false, "execution_date_lte": false, "start_date_gte": false, "start_date_lte": false,
+		"end_date_gte": false, "end_date_lte": false, "updated_at_gte": false, "updated_at_lte": false,
+	}
+	if !reflect.DeepEqual(free, want) {
+		t.Errorf("free parameters of get_dag_runs: %v, want %v", free, want)
+	}
+	chk = specChecks()[routeKey{http.MethodPatch, apiPrefix + "/dags"}]
+	for i, p := range chk.query {
+		if p.Name == "dag_id_pattern" && chk.free[i] {
+			t.Error("a required parameter is never free: its absence must be reported")
 		}
 	}
 }
