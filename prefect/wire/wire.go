@@ -178,7 +178,18 @@ type TaskRun struct {
 	EndTime           *time.Time     `json:"end_time"`
 	TotalRunTime      float64        `json:"total_run_time"`
 	EmpiricalPolicy   map[string]any `json:"empirical_policy"`
-	State             *State         `json:"state"`
+	// TaskInputs says where each argument came from; an entry of type "task_run" names the
+	// upstream task run whose result was passed in.
+	TaskInputs map[string][]TaskInput `json:"task_inputs"`
+	State      *State                 `json:"state"`
+}
+
+// TaskInput is one source of a task run's argument: another task run or flow run (id), a
+// flow parameter (name), or a constant.
+type TaskInput struct {
+	InputType string `json:"input_type"`
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"`
 }
 
 // Log is one Prefect log line.
