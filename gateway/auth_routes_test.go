@@ -207,6 +207,10 @@ func TestEveryDAGRouteHidesForeignDAGs(t *testing.T) {
 	stub := newRecordingPrefect(t, emptyPrefect)
 	s := newAuthServer(t, stub.URL(), AuthOptions{Mode: AuthModeUsers, UsersFile: usersFixture}, nil)
 	limited := map[Role]string{RoleViewer: "etl_viewer", RoleUser: "etl_user"}
+	notImplemented := map[string]bool{}
+	for _, op := range notImplementedOperations() {
+		notImplemented[op.Method+" "+op.Path] = true
+	}
 	checked := 0
 	for _, r := range s.Echo().Routes() {
 		rel, inAPI := strings.CutPrefix(r.Path, "/api/v1")
@@ -216,8 +220,10 @@ func TestEveryDAGRouteHidesForeignDAGs(t *testing.T) {
 		key := r.Method + " " + openapiTemplate(rel)
 		want, ok := expectedRoles[key]
 		user := limited[want]
-		if !ok || user == "" {
-			continue // unlisted routes fail TestEveryRouteEnforcesItsRole; no fixture user above User is limited
+		if !ok || user == "" || notImplemented[key] {
+			// Unlisted routes fail TestEveryRouteEnforcesItsRole; no fixture user above User
+			// is limited; a 501 reads nothing.
+			continue
 		}
 		t.Run(key, func(t *testing.T) {
 			before := len(stub.Calls())
