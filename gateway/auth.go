@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path"
 	"runtime"
@@ -474,8 +473,10 @@ func copyPrincipal(p *Principal) *Principal {
 	return &cp
 }
 
-// requireRole answers 403 when the caller's role is below min, and 404 on a route for one
-// DAG the caller may not see: the answer is the same whether or not that DAG exists.
+// requireRole answers 403 when the caller's role is below min. DAG limits are the
+// handlers' (Principal.CanAccessDAG): only they know what the route answers for a DAG that
+// does not exist, which is what a hidden DAG must look like (a 404 on most routes, an empty
+// list on GET /dags/{dag_id}/dagRuns).
 func requireRole(min Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -483,25 +484,7 @@ func requireRole(min Role) echo.MiddlewareFunc {
 			if p == nil || p.Role < min {
 				return NewProblem(http.StatusForbidden, "", fmt.Sprintf("This operation needs the %s role or higher.", min))
 			}
-			if dagID, ok := dagIDParam(c); ok && dagID != "~" && !p.CanAccessDAG(dagID) {
-				return NotFound("DAG not found", "DAG with dag_id: '%s' not found", dagID)
-			}
 			return next(c)
 		}
 	}
-}
-
-// dagIDParam is the route's percent-decoded dag_id, when the route has one. (Echo hands
-// out the raw segment when the path holds escapes.)
-func dagIDParam(c echo.Context) (string, bool) {
-	for _, name := range c.ParamNames() {
-		if name == "dag_id" {
-			raw := c.Param(name)
-			if id, err := url.PathUnescape(raw); err == nil {
-				return id, true
-			}
-			return raw, true
-		}
-	}
-	return "", false
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -201,15 +202,32 @@ func TestEveryRouteEnforcesItsRole(t *testing.T) {
 	t.Logf("%d authenticated routes checked", checked)
 }
 
-// Every route for one DAG answers 404 for a DAG outside the caller's patterns, before any
-// Prefect call: whether that DAG exists cannot show.
+// A DAG outside the caller's patterns looks exactly like a DAG that does not exist, on every
+// route for one DAG, and costs no Prefect call, so that neither the answer nor its timing
+// tells whether it exists. The stub Prefect knows etl.daily and secret.daily; etl_viewer and
+// etl_user may see etl.* only.
 func TestEveryDAGRouteHidesForeignDAGs(t *testing.T) {
-	stub := newRecordingPrefect(t, emptyPrefect)
+	stub := newRecordingPrefect(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/api/deployments/name/etl/daily", "/api/deployments/name/secret/daily":
+			_, _ = io.WriteString(w, `{"id":"00000000-0000-4000-8000-000000000001","name":"daily","flow_id":"00000000-0000-4000-8000-000000000002"}`)
+			return
+		}
+		emptyPrefect(w, r)
+	})
 	s := newAuthServer(t, stub.URL(), AuthOptions{Mode: AuthModeUsers, UsersFile: usersFixture}, nil)
 	limited := map[Role]string{RoleViewer: "etl_viewer", RoleUser: "etl_user"}
 	notImplemented := map[string]bool{}
 	for _, op := range notImplementedOperations() {
 		notImplemented[op.Method+" "+op.Path] = true
+	}
+	// Bodies the routes accept, so that the request reaches the handler's DAG check.
+	bodies := map[string]string{
+		"PATCH /dags/{dag_id}":                              `{"is_paused": true}`,
+		"POST /dags/{dag_id}/dagRuns":                       `{}`,
+		"PATCH /dags/{dag_id}/dagRuns/{dag_run_id}":         `{"state": "failed"}`,
+		"POST /dags/{dag_id}/dagRuns/{dag_run_id}/clear":    `{"dry_run": true}`,
+		"PATCH /dags/{dag_id}/dagRuns/{dag_run_id}/setNote": `{"note": "n"}`,
 	}
 	checked := 0
 	for _, r := range s.Echo().Routes() {
@@ -226,13 +244,27 @@ func TestEveryDAGRouteHidesForeignDAGs(t *testing.T) {
 			continue
 		}
 		t.Run(key, func(t *testing.T) {
-			before := len(stub.Calls())
-			rec := authCall{method: r.Method, path: "/api/v1" + fillParams(rel, "secret.daily"), body: "{}", auth: asUser(user)}.do(s)
-			if p := authProblem(t, rec, http.StatusNotFound); p.Title != "DAG not found" {
-				t.Errorf("%+v", p)
+			body := bodies[key]
+			if body == "" && (r.Method == http.MethodPost || r.Method == http.MethodPatch) {
+				body = "{}"
 			}
+			before := len(stub.Calls())
+			hidden := authCall{method: r.Method, path: "/api/v1" + fillParams(rel, "secret.daily"), body: body, auth: asUser(user)}.do(s)
 			if n := len(stub.Calls()) - before; n != 0 {
-				t.Errorf("a hidden DAG cost %d Prefect calls", n)
+				t.Errorf("a hidden DAG cost %d Prefect calls: %+v", n, stub.Calls()[before:])
+			}
+			missing := authCall{method: r.Method, path: "/api/v1" + fillParams(rel, "etl.missing"), body: body, auth: asUser(user)}.do(s)
+			hiddenBody := strings.ReplaceAll(hidden.Body.String(), "secret.daily", "<dag>")
+			missingBody := strings.ReplaceAll(missing.Body.String(), "etl.missing", "<dag>")
+			if hidden.Code != missing.Code || hiddenBody != missingBody {
+				t.Errorf("hidden DAG: %d %s\nmissing DAG: %d %s", hidden.Code, hidden.Body, missing.Code, missing.Body)
+			}
+			if hidden.Code == http.StatusBadRequest {
+				t.Errorf("the request never reached the DAG check (400: %s); give the route a valid body", hidden.Body)
+			}
+			seen := authCall{method: r.Method, path: "/api/v1" + fillParams(rel, "etl.daily"), body: body, auth: asUser(user)}.do(s)
+			if seen.Code == http.StatusForbidden || seen.Code == http.StatusUnauthorized {
+				t.Errorf("a visible DAG: %d %s", seen.Code, seen.Body)
 			}
 			checked++
 		})
