@@ -11,7 +11,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-venv="$(scripts/venv.sh)"
+venv="${VENV:-$(scripts/venv.sh)}"
 
 if [ -z "${GATEWAY_URL:-}" ] && [ -z "${PREFECT_API_URL:-}" ]; then
   tmp="$(mktemp -d)"
