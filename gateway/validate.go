@@ -33,9 +33,13 @@ import (
 //
 // The route is found from Echo's matched route (c.Path()) and the method in a map built once,
 // never by matching the URL again. A request without a query string to an operation without
-// a body costs one map lookup. Security requirements are not checked here: auth.go
-// authenticates before this runs. Defaults are not written into the request: handlers see
-// what the client sent. The body is read once and put back, so handlers can read it again.
+// a body costs one map lookup. Parameters go through openapi3filter.ValidateParameter (only
+// those sent, or required, and not those that accept any string); bodies are decoded once and
+// checked with the schema's VisitJSON as a request (so readOnly fields are refused). The
+// whole-request openapi3filter.ValidateRequest is not used: it would check security
+// requirements, which auth.go owns and has already checked, and write defaults into the
+// request. Handlers see what the client sent (they apply Airflow's defaults, e.g. dry_run
+// true). The body is read once and put back, so handlers can read it again.
 
 // routeKey names an Echo route: method and full route path (/api/v1/dags/:dag_id).
 type routeKey struct{ method, path string }
