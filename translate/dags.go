@@ -288,9 +288,17 @@ func ParseFields(values []string, allowed []string) ([]string, error) {
 		}
 	}
 	if len(unknown) > 0 {
-		return nil, fmt.Errorf("Invalid fields: %s.", strings.Join(unknown, ", "))
+		return nil, &InvalidFieldsError{Fields: unknown}
 	}
 	return fields, nil
+}
+
+// InvalidFieldsError names the `fields` values the object does not have; Airflow answers
+// them with a 400 titled after the schema ("DAGSchema init error").
+type InvalidFieldsError struct{ Fields []string }
+
+func (e *InvalidFieldsError) Error() string {
+	return "Invalid fields: " + strings.Join(e.Fields, ", ") + "."
 }
 
 // SelectFields keeps only fields of v's JSON object; no fields keeps v whole.
