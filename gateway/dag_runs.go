@@ -1,6 +1,664 @@
 package gateway
 
-import "github.com/labstack/echo/v4"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
 
-// registerDAGRunRoutes wires /dags/{dag_id}/dagRuns (issue: DAG runs).
-func (s *Server) registerDAGRunRoutes(g *echo.Group) {}
+	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
+
+	"airflow-prefect-gateway/prefect"
+	"airflow-prefect-gateway/prefect/wire"
+	"airflow-prefect-gateway/translate"
+)
+
+// DAG runs are Prefect flow runs of the DAG's deployment (DESIGN §3–§5). Every route costs
+// the fewest Prefect calls on a warm DAG cache: trigger 1, read 1, list 2 (page and count),
+// patch, delete, clear and setNote 2 (the run, then the write).
+
+// registerDAGRunRoutes wires /dags/{dag_id}/dagRuns.
+func (s *Server) registerDAGRunRoutes(g *echo.Group) {
+	// A static route: Echo matches it before the /dags/:dag_id/dagRuns/:dag_run_id
+	// parameters, so "list" is never taken for a run id of DAG "~".
+	s.route(g, http.MethodPost, "/dags/~/dagRuns/list", s.listDAGRunsBatch, RoleViewer)
+	s.route(g, http.MethodGet, "/dags/:dag_id/dagRuns", s.listDAGRuns, RoleViewer)
+	s.route(g, http.MethodPost, "/dags/:dag_id/dagRuns", s.triggerDAGRun, RoleUser)
+	s.route(g, http.MethodGet, "/dags/:dag_id/dagRuns/:dag_run_id", s.getDAGRun, RoleViewer)
+	s.route(g, http.MethodPatch, "/dags/:dag_id/dagRuns/:dag_run_id", s.patchDAGRun, RoleUser)
+	s.route(g, http.MethodDelete, "/dags/:dag_id/dagRuns/:dag_run_id", s.deleteDAGRun, RoleUser)
+	s.route(g, http.MethodPost, "/dags/:dag_id/dagRuns/:dag_run_id/clear", s.clearDAGRun, RoleUser)
+	s.route(g, http.MethodPatch, "/dags/:dag_id/dagRuns/:dag_run_id/setNote", s.setDAGRunNote, RoleUser)
+}
+
+// allDAGs is the dag_id Airflow uses for "every DAG".
+const allDAGs = "~"
+
+// --- trigger ---
+
+// triggerDAGRun is POST /dags/{dag_id}/dagRuns: one create_flow_run carrying an idempotency
+// key, so that a retry (the client's or the gateway's own) never makes a second run.
+func (s *Server) triggerDAGRun(c echo.Context) error {
+	ctx := c.Request().Context()
+	dagID := decodedPathParam(c, "dag_id")
+	// Airflow looks the DAG up before it reads the body.
+	dag, err := s.resolveRunDAG(c, dagID)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return BadRequest("The request body could not be read: %v", err)
+	}
+	req, err := translate.ParseTrigger(body, time.Now())
+	if err != nil {
+		return badInputProblem(err)
+	}
+	if req.LogicalDateGiven {
+		// Airflow refuses a second run for one logical date. Only a pinned date can clash
+		// (a default "now" is new by construction), so only then is this read paid for.
+		existing, err := s.triggerConflict(ctx, dag, req)
+		if err != nil || existing != nil {
+			if existing != nil {
+				return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(*existing, dagID))
+			}
+			return err
+		}
+	}
+	run, created, err := s.prefect.CreateFlowRun(ctx, dag.Deployment.ID, req.ToFlowRunCreate(dag.Deployment.ID))
+	if prefect.IsNotFound(err) {
+		// The cached deployment is gone (deleted, or recreated under a new id): resolve
+		// once more and try again with what Prefect has now.
+		s.dags.Invalidate(ctx, dagID)
+		if dag, err = s.resolveRunDAG(c, dagID); err != nil {
+			return err
+		}
+		run, created, err = s.prefect.CreateFlowRun(ctx, dag.Deployment.ID, req.ToFlowRunCreate(dag.Deployment.ID))
+	}
+	if err != nil {
+		return triggerProblem(err, dagID)
+	}
+	// Prefect hands back the existing run for a known key. It is this request's own run
+	// when an earlier attempt made it (same content); anything else is a duplicate id.
+	if !created && !req.CreatedBy(run) {
+		return Problemf(http.StatusConflict, "", "DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dagID, req.DAGRunID)
+	}
+	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(run, dagID))
+}
+
+// triggerConflict looks, in one read, for a run of the DAG with the request's dag_run_id or
+// logical date. It returns the run when it is this request's own (made by an earlier
+// attempt: answer it again), a 409 when another run holds the id or the date, else nothing.
+// The id check also catches runs Prefect made under that name, which carry no key.
+func (s *Server) triggerConflict(ctx context.Context, dag prefect.ResolvedDAG, req translate.TriggerRequest) (*wire.FlowRun, error) {
+	at := req.LogicalDate
+	limit := 2
+	runs, err := s.prefect.FilterFlowRuns(ctx, wire.Query{
+		FlowRuns: &wire.FlowRunFilter{
+			Operator:          "or_",
+			Name:              &wire.NameMatch{Any: []string{req.DAGRunID}},
+			ExpectedStartTime: &wire.TimeRange{After: &at, Before: &at},
+		},
+		Deployments: &wire.DeploymentFilter{ID: &wire.AnyOf{Any: []string{dag.Deployment.ID}}},
+		Sort:        "ID_DESC",
+		Limit:       &limit,
+	})
+	if err != nil {
+		return nil, FromUpstream(fmt.Errorf("look for runs of %s named %q or at %s: %w", dag.DAGID, req.DAGRunID, translate.FormatTime(at), err))
+	}
+	for _, run := range runs {
+		if run.Name == req.DAGRunID {
+			if req.CreatedBy(run) {
+				return &run, nil
+			}
+			return nil, Problemf(http.StatusConflict, "", "DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dag.DAGID, req.DAGRunID)
+		}
+	}
+	if len(runs) > 0 {
+		return nil, Problemf(http.StatusConflict, "", "DAGRun with DAG ID: '%s' and DAGRun logical date: '%s' already exists",
+			dag.DAGID, strings.Replace(translate.PythonISOFormat(at), "T", " ", 1))
+	}
+	return nil, nil
+}
+
+// triggerProblem maps a failed create_flow_run. Prefect answers a conf that fails the
+// deployment's parameter schema with a 409 ("Error creating flow run: ..."); for Airflow
+// that is an invalid conf, a 400 with Prefect's own explanation.
+func triggerProblem(err error, dagID string) *Problem {
+	if pe, ok := prefect.AsError(err); ok && pe.Kind == prefect.KindConflict && isParameterRefusal(pe.Message) {
+		return NewProblem(http.StatusBadRequest, "", pe.Message).WithCause(err)
+	}
+	return FromUpstream(fmt.Errorf("trigger a run of DAG %q: %w", dagID, err))
+}
+
+// isParameterRefusal tells Prefect's parameter-schema 409s from its other conflicts
+// (prefect/server/api/deployments.py: create_flow_run_from_deployment).
+func isParameterRefusal(msg string) bool {
+	return strings.HasPrefix(msg, "Error creating flow run") ||
+		strings.Contains(msg, "Cannot update parameters") ||
+		strings.Contains(msg, "parameter schema")
+}
+
+// --- read, delete ---
+
+// getDAGRun is GET /dags/{dag_id}/dagRuns/{dag_run_id}: one flow-run read.
+func (s *Server) getDAGRun(c echo.Context) error {
+	fields, err := translate.ParseDAGRunFields(c.QueryParams()["fields"])
+	if err != nil {
+		return badInputProblem(err)
+	}
+	dagID, _, run, err := s.dagRunOf(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(run, dagID).Project(fields))
+}
+
+// deleteDAGRun is DELETE /dags/{dag_id}/dagRuns/{dag_run_id}: the run, then its deletion.
+func (s *Server) deleteDAGRun(c echo.Context) error {
+	dagID, _, run, err := s.dagRunOf(c)
+	if err != nil {
+		return err
+	}
+	if err := s.prefect.DeleteFlowRun(c.Request().Context(), run.ID); err != nil {
+		if prefect.IsNotFound(err) {
+			return dagRunNotFound(dagID, run.Name)
+		}
+		return FromUpstream(fmt.Errorf("delete flow run %s: %w", run.ID, err))
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// --- state changes ---
+
+// patchDAGRun is PATCH /dags/{dag_id}/dagRuns/{dag_run_id} {"state": ...}: the run, then one
+// set_state (DESIGN §4). The answer is built from the state Prefect wrote, not re-read.
+func (s *Server) patchDAGRun(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return BadRequest("The request body could not be read: %v", err)
+	}
+	target, err := translate.ParseStatePatch(body)
+	if err != nil {
+		return badInputProblem(err)
+	}
+	dagID, _, run, err := s.dagRunOf(c)
+	if err != nil {
+		return err
+	}
+	proposed, err := translate.DAGRunStateChange(target, currentStateType(run))
+	if err != nil {
+		return BadRequest("%v", err)
+	}
+	updated, err := s.setRunState(c.Request().Context(), dagID, run, proposed)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(updated, dagID))
+}
+
+// clearDAGRun is POST .../clear. A dry run lists the task instances clearing would touch
+// (the run's task runs); a real one re-queues the run (SCHEDULED, which Prefect allows for
+// runs of a deployment) and answers the run.
+func (s *Server) clearDAGRun(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return BadRequest("The request body could not be read: %v", err)
+	}
+	dryRun, err := translate.ParseClear(body)
+	if err != nil {
+		return badInputProblem(err)
+	}
+	dagID, _, run, err := s.dagRunOf(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if !dryRun {
+		proposed, _ := translate.DAGRunStateChange(translate.DAGRunQueued, currentStateType(run))
+		proposed.Message = "Cleared through the Airflow API"
+		updated, err := s.setRunState(ctx, dagID, run, proposed)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(updated, dagID))
+	}
+	var taskRuns []wire.TaskRun
+	for offset := 0; ; offset += prefect.MaxLimit {
+		limit := prefect.MaxLimit
+		page, err := s.prefect.FilterTaskRuns(ctx, wire.Query{
+			TaskRuns: &wire.TaskRunFilter{FlowRunID: &wire.NullableAnyOf{Any: []string{run.ID}}},
+			Sort:     "ID_DESC", Limit: &limit, Offset: offset,
+		})
+		if err != nil {
+			return FromUpstream(fmt.Errorf("list task runs of flow run %s: %w", run.ID, err))
+		}
+		taskRuns = append(taskRuns, page...)
+		if len(page) < limit {
+			break
+		}
+	}
+	refs := translate.TaskInstanceReferences(taskRuns, translate.FromPrefectFlowRun(run, dagID))
+	return c.JSON(http.StatusOK, map[string]any{"task_instances": refs})
+}
+
+// setDAGRunNote is PATCH .../setNote: the run, then a label patch (the note lives in the
+// airflow.note label).
+func (s *Server) setDAGRunNote(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return BadRequest("The request body could not be read: %v", err)
+	}
+	note, err := translate.ParseNote(body)
+	if err != nil {
+		return badInputProblem(err)
+	}
+	dagID, _, run, err := s.dagRunOf(c)
+	if err != nil {
+		return err
+	}
+	labels := translate.NoteLabels(note)
+	if err := s.prefect.UpdateFlowRunLabels(c.Request().Context(), run.ID, labels); err != nil {
+		if prefect.IsNotFound(err) {
+			return dagRunNotFound(dagID, run.Name)
+		}
+		return FromUpstream(fmt.Errorf("set the note of flow run %s: %w", run.ID, err))
+	}
+	merged := make(map[string]any, len(run.Labels)+1)
+	for k, v := range run.Labels {
+		merged[k] = v
+	}
+	for k, v := range labels {
+		merged[k] = v
+	}
+	run.Labels = merged
+	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(run, dagID))
+}
+
+// setRunState proposes a state and returns the run as Prefect left it. Orchestration
+// refusals arrive in a successful answer: an ABORT, a WAIT, or a REJECT that wrote nothing
+// is a 400 with Prefect's reason; a REJECT that wrote a substitute state (a run that never
+// started goes straight to CANCELLED) is a success.
+func (s *Server) setRunState(ctx context.Context, dagID string, run wire.FlowRun, proposed wire.StateCreate) (wire.FlowRun, error) {
+	res, err := s.prefect.SetFlowRunState(ctx, run.ID, proposed, false)
+	if err != nil {
+		if prefect.IsNotFound(err) {
+			return run, dagRunNotFound(dagID, run.Name)
+		}
+		return run, FromUpstream(fmt.Errorf("set flow run %s to %s: %w", run.ID, proposed.Type, err))
+	}
+	previousID := ""
+	if run.State != nil {
+		previousID = run.State.ID
+	}
+	wrote := res.State != nil && (res.Status == wire.Accept || (res.Status == wire.Reject && res.State.ID != previousID))
+	if !wrote {
+		reason := "no reason given"
+		if res.Details.Reason != nil && *res.Details.Reason != "" {
+			reason = *res.Details.Reason
+		}
+		return run, BadRequest("Prefect refused to move DAG run '%s' from %s to %s (%s): %s",
+			run.Name, currentStateType(run), proposed.Type, res.Status, reason)
+	}
+	return translate.ApplyState(run, *res.State), nil
+}
+
+func currentStateType(run wire.FlowRun) wire.StateType {
+	switch {
+	case run.StateType != nil:
+		return *run.StateType
+	case run.State != nil:
+		return run.State.Type
+	}
+	return ""
+}
+
+// --- listing ---
+
+// runScope is the set of DAGs a listing covers.
+type runScope struct {
+	// deploymentIDs limits the runs to these deployments; nil means every deployment
+	// (runs of deleted deployments belong to no DAG and are left out).
+	deploymentIDs []string
+	// dags names the DAG of each deployment known up front.
+	dags map[string]string
+}
+
+func (sc runScope) single() bool { return len(sc.deploymentIDs) == 1 }
+
+func emptyRunCollection(c echo.Context) error {
+	return c.JSON(http.StatusOK, translate.DAGRunCollection{DAGRuns: []any{}, TotalEntries: 0})
+}
+
+// listDAGRuns is GET /dags/{dag_id}/dagRuns, dag_id "~" meaning every DAG the caller may
+// see. As in Airflow, an unknown DAG has no runs (200, empty) rather than a 404.
+func (s *Server) listDAGRuns(c echo.Context) error {
+	q, err := translate.ParseDAGRunListQuery(c.QueryParams(), s.opts.MaxPageLimit)
+	if err != nil {
+		return badInputProblem(err)
+	}
+	dagID := decodedPathParam(c, "dag_id")
+	var scope runScope
+	if dagID == allDAGs {
+		if scope, err = s.visibleRunScope(c, nil); err != nil {
+			return err
+		}
+	} else {
+		dag, err := s.resolveRunDAG(c, dagID)
+		if err != nil {
+			var p *Problem
+			if errors.As(err, &p) && p.Status == http.StatusNotFound {
+				return emptyRunCollection(c)
+			}
+			return err
+		}
+		scope = runScope{deploymentIDs: []string{dag.Deployment.ID}, dags: map[string]string{dag.Deployment.ID: dag.DAGID}}
+	}
+	return s.writeRunPage(c, q, scope)
+}
+
+// listDAGRunsBatch is POST /dags/~/dagRuns/list with Airflow's ListDagRunsForm: dag_ids
+// (intersected with the DAGs the caller may see; none means all of them), states, date
+// ranges, order and page.
+func (s *Server) listDAGRunsBatch(c echo.Context) error {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return BadRequest("The request body could not be read: %v", err)
+	}
+	q, err := translate.ParseDAGRunListForm(body)
+	if err != nil {
+		return badInputProblem(err)
+	}
+	scope, err := s.visibleRunScope(c, q.DAGIDs)
+	if err != nil {
+		return err
+	}
+	return s.writeRunPage(c, q, scope)
+}
+
+// visibleRunScope is the scope of a listing across DAGs. Without dag_ids and without DAG
+// limits on the caller it is every deployment (no call). A caller limited to some DAGs gets
+// exactly those deployments in the filter, so that total_entries counts only runs it may
+// see. Listed dag_ids are resolved (from the cache, concurrently); unknown ones match nothing.
+func (s *Server) visibleRunScope(c echo.Context, dagIDs []string) (runScope, error) {
+	ctx := c.Request().Context()
+	p := principalOf(c)
+	scope := runScope{deploymentIDs: []string{}, dags: map[string]string{}}
+	if len(dagIDs) == 0 {
+		if p != nil && p.DAGPatterns == nil {
+			return runScope{dags: map[string]string{}}, nil
+		}
+		all, err := s.dags.All(ctx)
+		if err != nil {
+			return scope, FromUpstream(err)
+		}
+		for _, d := range all {
+			if p.CanAccessDAG(d.DAGID) {
+				scope.add(d)
+			}
+		}
+		return scope, nil
+	}
+	var ids []string
+	for _, id := range dagIDs {
+		if id != allDAGs && p.CanAccessDAG(id) && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	resolved := make([]*prefect.ResolvedDAG, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i, id := range ids {
+		g.Go(func() error {
+			d, err := s.dags.Resolve(gctx, id)
+			switch {
+			case err == nil:
+				resolved[i] = &d
+			case errors.Is(err, prefect.ErrDAGNotFound):
+			default:
+				return resolveProblem(err, id)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return scope, err
+	}
+	for _, d := range resolved {
+		if d != nil {
+			scope.add(*d)
+		}
+	}
+	return scope, nil
+}
+
+func (sc *runScope) add(d prefect.ResolvedDAG) {
+	if _, dup := sc.dags[d.Deployment.ID]; dup {
+		return
+	}
+	sc.deploymentIDs = append(sc.deploymentIDs, d.Deployment.ID)
+	sc.dags[d.Deployment.ID] = d.DAGID
+}
+
+// writeRunPage answers one page of runs and the exact count of all matches: two Prefect
+// calls, concurrent when the order reads forward. Airflow's default order (ascending id,
+// i.e. creation) is Prefect's ID_DESC read from the other end, which needs the count first.
+func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope runScope) error {
+	ctx := c.Request().Context()
+	order, err := translate.DAGRunOrder(q.OrderBy, scope.single())
+	if err != nil {
+		return badInputProblem(err)
+	}
+	query, nothing := q.PrefectQuery(scope.deploymentIDs)
+	if nothing {
+		return emptyRunCollection(c)
+	}
+	query.Sort = order.Sort
+
+	var total int
+	var runs []wire.FlowRun
+	if order.Reverse {
+		if total, err = s.prefect.CountFlowRuns(ctx, query); err != nil {
+			return FromUpstream(fmt.Errorf("count flow runs: %w", err))
+		}
+		if runs, err = s.readRunWindows(ctx, query, translate.PrefectWindows(q.Page, order, total, prefect.MaxLimit)); err != nil {
+			return err
+		}
+		slices.Reverse(runs)
+	} else {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			var err error
+			if total, err = s.prefect.CountFlowRuns(gctx, query); err != nil {
+				return FromUpstream(fmt.Errorf("count flow runs: %w", err))
+			}
+			return nil
+		})
+		g.Go(func() error {
+			var err error
+			runs, err = s.readRunWindows(gctx, query, translate.PrefectWindows(q.Page, order, -1, prefect.MaxLimit))
+			return err
+		})
+		if err := g.Wait(); err != nil {
+			return err
+		}
+	}
+
+	names, err := s.dagIDsOfRuns(ctx, runs, scope)
+	if err != nil {
+		return err
+	}
+	out := translate.DAGRunCollection{DAGRuns: make([]any, 0, len(runs)), TotalEntries: total}
+	for _, run := range runs {
+		if run.DeploymentID == nil {
+			continue
+		}
+		dagID, ok := names[*run.DeploymentID]
+		if !ok {
+			continue // its deployment was deleted between the filter and now
+		}
+		out.DAGRuns = append(out.DAGRuns, translate.FromPrefectFlowRun(run, dagID).Project(q.Fields))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// readRunWindows reads the windows in order and stops at the first short one (the end).
+func (s *Server) readRunWindows(ctx context.Context, query wire.Query, windows []translate.Window) ([]wire.FlowRun, error) {
+	var runs []wire.FlowRun
+	for _, w := range windows {
+		query.Offset = w.Offset
+		limit := w.Limit
+		query.Limit = &limit
+		page, err := s.prefect.FilterFlowRuns(ctx, query)
+		if err != nil {
+			return nil, FromUpstream(fmt.Errorf("list flow runs: %w", err))
+		}
+		runs = append(runs, page...)
+		if len(page) < w.Limit {
+			break
+		}
+	}
+	return runs, nil
+}
+
+// dagIDsOfRuns names the DAG of every run's deployment: from the scope, else from the
+// resolver's deployment cache, reading the unknown ones in one call.
+func (s *Server) dagIDsOfRuns(ctx context.Context, runs []wire.FlowRun, scope runScope) (map[string]string, error) {
+	names := make(map[string]string, len(scope.dags))
+	for id, dagID := range scope.dags {
+		names[id] = dagID
+	}
+	var unknown []string
+	for _, run := range runs {
+		if run.DeploymentID == nil {
+			continue
+		}
+		if _, ok := names[*run.DeploymentID]; !ok && !slices.Contains(unknown, *run.DeploymentID) {
+			unknown = append(unknown, *run.DeploymentID)
+		}
+	}
+	if len(unknown) == 0 {
+		return names, nil
+	}
+	found, err := s.dags.ByDeploymentIDs(ctx, unknown)
+	if err != nil {
+		return nil, FromUpstream(err)
+	}
+	for id, d := range found {
+		names[id] = d.DAGID
+	}
+	return names, nil
+}
+
+// --- lookups ---
+
+// dagRunOf resolves the route's DAG and finds its run dag_run_id: one flow-run read on a
+// warm DAG cache.
+func (s *Server) dagRunOf(c echo.Context) (string, prefect.ResolvedDAG, wire.FlowRun, error) {
+	dagID := decodedPathParam(c, "dag_id")
+	runID := decodedPathParam(c, "dag_run_id")
+	dag, err := s.resolveRunDAG(c, dagID)
+	if err != nil {
+		return dagID, dag, wire.FlowRun{}, err
+	}
+	run, err := s.findDAGRun(c.Request().Context(), dag, runID)
+	return dagID, dag, run, err
+}
+
+// uuidPattern is a flow-run id as Prefect writes it (any case accepted).
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// findDAGRun finds the run of dag named runID, or whose flow-run id is runID (so that runs
+// Prefect made, with Prefect's names, are reachable too). A name wins over an id; of two
+// runs with one name (Prefect does not keep names unique) the newest wins.
+func (s *Server) findDAGRun(ctx context.Context, dag prefect.ResolvedDAG, runID string) (wire.FlowRun, error) {
+	f := &wire.FlowRunFilter{Name: &wire.NameMatch{Any: []string{runID}}}
+	if uuidPattern.MatchString(runID) {
+		f.Operator = "or_"
+		f.ID = &wire.AnyOf{Any: []string{strings.ToLower(runID)}}
+	}
+	limit := 2
+	runs, err := s.prefect.FilterFlowRuns(ctx, wire.Query{
+		FlowRuns:    f,
+		Deployments: &wire.DeploymentFilter{ID: &wire.AnyOf{Any: []string{dag.Deployment.ID}}},
+		Sort:        "ID_DESC",
+		Limit:       &limit,
+	})
+	if err != nil {
+		return wire.FlowRun{}, FromUpstream(fmt.Errorf("find run %q of DAG %q: %w", runID, dag.DAGID, err))
+	}
+	for _, run := range runs {
+		if run.Name == runID {
+			return run, nil
+		}
+	}
+	for _, run := range runs {
+		if strings.EqualFold(run.ID, runID) {
+			return run, nil
+		}
+	}
+	return wire.FlowRun{}, dagRunNotFound(dag.DAGID, runID)
+}
+
+// resolveRunDAG finds the deployment of a DAG the caller may see; otherwise a 404 that does
+// not tell a hidden DAG from a missing one.
+func (s *Server) resolveRunDAG(c echo.Context, dagID string) (prefect.ResolvedDAG, error) {
+	if dagID == allDAGs || !principalOf(c).CanAccessDAG(dagID) {
+		return prefect.ResolvedDAG{}, unknownDAG(dagID)
+	}
+	dag, err := s.dags.Resolve(c.Request().Context(), dagID)
+	if err != nil {
+		return dag, resolveProblem(err, dagID)
+	}
+	return dag, nil
+}
+
+func resolveProblem(err error, dagID string) *Problem {
+	var ambiguous *prefect.AmbiguousDAGError
+	switch {
+	case errors.Is(err, prefect.ErrDAGNotFound):
+		return unknownDAG(dagID)
+	case errors.As(err, &ambiguous):
+		return BadRequest("%v", ambiguous).WithCause(err)
+	}
+	return FromUpstream(fmt.Errorf("resolve dag_id %q: %w", dagID, err))
+}
+
+func unknownDAG(dagID string) *Problem {
+	return NotFound("DAG not found", "DAG with dag_id: '%s' not found", dagID)
+}
+
+func dagRunNotFound(dagID, runID string) *Problem {
+	return NotFound("DAGRun not found", "DAGRun with DAG ID: '%s' and DagRun ID: '%s' not found", dagID, runID)
+}
+
+// badInputProblem is the 400 for a request translate refused.
+func badInputProblem(err error) *Problem {
+	var ie *translate.InputError
+	if errors.As(err, &ie) {
+		return NewProblem(http.StatusBadRequest, ie.Title, ie.Detail)
+	}
+	return BadRequest("%v", err)
+}
+
+// decodedPathParam is a path parameter exactly as the client meant it. Echo routes on the
+// raw path when the URL holds escapes Go keeps (such as %2F), and then hands the segment
+// out still escaped; otherwise it is already decoded and must not be decoded twice (a
+// literal "%41" in an id arrives as "%2541").
+func decodedPathParam(c echo.Context, name string) string {
+	v := c.Param(name)
+	if c.Request().URL.RawPath == "" {
+		return v
+	}
+	if d, err := url.PathUnescape(v); err == nil {
+		return d
+	}
+	return v
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"airflow-prefect-gateway/prefect/wire"
@@ -59,6 +60,7 @@ func ParseFlowDeployment(s string) (FlowDeployment, error) {
 type Resolver struct {
 	client  *Client
 	byDAG   *gocache.Cache // credential|dag_id → ResolvedDAG
+	byDep   *gocache.Cache // credential|deployment id → ResolvedDAG, for listings across DAGs
 	flows   sync.Map       // credential|flow id → name
 	group   singleflight.Group
 	aliases map[string]FlowDeployment // dag_id → flow/deployment (config)
@@ -83,6 +85,7 @@ func NewResolver(c *Client, ttl time.Duration, aliases map[string]string) (*Reso
 	r := &Resolver{
 		client:  c,
 		byDAG:   gocache.New(ttl, 2*ttl),
+		byDep:   gocache.New(ttl, 2*ttl),
 		aliases: map[string]FlowDeployment{},
 		reverse: map[FlowDeployment]string{},
 		stats:   nopStats{},
@@ -114,7 +117,9 @@ func (r *Resolver) key(ctx context.Context, id string) string {
 
 // Resolve finds the deployment behind dagID: a configured alias, then a deployment tagged
 // airflow-dag-id:<dagID>, then the canonical "<flow>.<deployment>" at each '.' split point.
-// A cache hit costs no Prefect call.
+// A cache hit costs no Prefect call. Concurrent misses for one id share one resolution,
+// which runs to its end even when the request that started it gives up, so that the others
+// (and the cache) still get its answer; each caller waits no longer than its own context.
 func (r *Resolver) Resolve(ctx context.Context, dagID string) (ResolvedDAG, error) {
 	key := r.key(ctx, dagID)
 	if v, ok := r.byDAG.Get(key); ok {
@@ -122,31 +127,41 @@ func (r *Resolver) Resolve(ctx context.Context, dagID string) (ResolvedDAG, erro
 		return v.(ResolvedDAG), nil
 	}
 	r.stats.CacheMiss("dag")
-	v, err, _ := r.group.Do(key, func() (any, error) {
-		res, err := r.resolve(ctx, dagID)
+	shared := context.WithoutCancel(ctx)
+	ch := r.group.DoChan(key, func() (any, error) {
+		res, err := r.resolve(shared, dagID)
 		if err != nil {
 			return nil, err
 		}
-		r.byDAG.SetDefault(key, res)
-		r.flows.Store(r.key(ctx, res.Deployment.FlowID), res.FlowName)
+		r.Remember(shared, res)
 		return res, nil
 	})
-	if err != nil {
-		return ResolvedDAG{}, err
+	select {
+	case <-ctx.Done():
+		return ResolvedDAG{}, &Error{Kind: KindTimeout, Op: "resolve dag_id " + dagID, Message: "gave up waiting for Prefect", Err: ctx.Err()}
+	case out := <-ch:
+		if out.Err != nil {
+			return ResolvedDAG{}, out.Err
+		}
+		return out.Val.(ResolvedDAG), nil
 	}
-	return v.(ResolvedDAG), nil
 }
 
 // Invalidate drops dagID from the cache, e.g. after Prefect answered 404 for its deployment
 // or after a write that changed it.
 func (r *Resolver) Invalidate(ctx context.Context, dagID string) {
-	r.byDAG.Delete(r.key(ctx, dagID))
+	key := r.key(ctx, dagID)
+	if v, ok := r.byDAG.Get(key); ok {
+		r.byDep.Delete(r.key(ctx, v.(ResolvedDAG).Deployment.ID))
+	}
+	r.byDAG.Delete(key)
 }
 
 // Remember caches a deployment read elsewhere (a listing), so that the next request for it
 // costs nothing.
 func (r *Resolver) Remember(ctx context.Context, res ResolvedDAG) {
 	r.byDAG.SetDefault(r.key(ctx, res.DAGID), res)
+	r.byDep.SetDefault(r.key(ctx, res.Deployment.ID), res)
 	r.flows.Store(r.key(ctx, res.Deployment.FlowID), res.FlowName)
 }
 
@@ -165,15 +180,53 @@ func (r *Resolver) resolve(ctx context.Context, dagID string) (ResolvedDAG, erro
 		return ResolvedDAG{DAGID: dagID, FlowName: fd.Flow, Deployment: dep}, nil
 	}
 
-	// A deployment that declares this id by tag.
-	limit := 2
-	tagged, err := r.client.FilterDeployments(ctx, wire.Query{
-		Deployments: &wire.DeploymentFilter{Tags: &wire.TagMatch{All: []string{DAGTagPrefix + dagID}}},
-		Limit:       &limit,
-	})
-	if err != nil {
-		return ResolvedDAG{}, fmt.Errorf("look up deployments tagged %s%s: %w", DAGTagPrefix, dagID, err)
+	// The tag lookup and every canonical split point are independent reads: ask them all at
+	// once, then apply the precedence (a tag wins over a canonical name).
+	type candidate struct {
+		flow, dep string
+		found     *wire.Deployment
 	}
+	var cands []*candidate
+	for i := len(dagID) - 1; i > 0; i-- {
+		if dagID[i] != '.' || i == len(dagID)-1 {
+			continue
+		}
+		flow, dep := dagID[:i], dagID[i+1:]
+		if strings.Contains(flow, "/") || strings.Contains(dep, "/") {
+			continue
+		}
+		cands = append(cands, &candidate{flow: flow, dep: dep})
+	}
+	var tagged []wire.Deployment
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		limit := 2
+		var err error
+		tagged, err = r.client.FilterDeployments(gctx, wire.Query{
+			Deployments: &wire.DeploymentFilter{Tags: &wire.TagMatch{All: []string{DAGTagPrefix + dagID}}},
+			Limit:       &limit,
+		})
+		if err != nil {
+			return fmt.Errorf("look up deployments tagged %s%s: %w", DAGTagPrefix, dagID, err)
+		}
+		return nil
+	})
+	for _, c := range cands {
+		g.Go(func() error {
+			d, err := r.client.ReadDeploymentByName(gctx, c.flow, c.dep)
+			switch {
+			case err == nil:
+				c.found = &d
+			case !IsNotFound(err):
+				return fmt.Errorf("read deployment %s/%s: %w", c.flow, c.dep, err)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return ResolvedDAG{}, err
+	}
+
 	if len(tagged) > 0 {
 		names, err := r.FlowNames(ctx, flowIDs(tagged))
 		if err != nil {
@@ -190,29 +243,19 @@ func (r *Resolver) resolve(ctx context.Context, dagID string) (ResolvedDAG, erro
 		return ResolvedDAG{DAGID: dagID, FlowName: names[tagged[0].FlowID], Deployment: tagged[0]}, nil
 	}
 
-	// Canonical "<flow>.<deployment>": try every split point; more than one hit is ambiguous.
+	// Canonical "<flow>.<deployment>": more than one split point that names a deployment
+	// is ambiguous.
 	var found []ResolvedDAG
-	for i := len(dagID) - 1; i > 0; i-- {
-		if dagID[i] != '.' || i == len(dagID)-1 {
+	for _, c := range cands {
+		if c.found == nil {
 			continue
-		}
-		flow, dep := dagID[:i], dagID[i+1:]
-		if strings.Contains(flow, "/") || strings.Contains(dep, "/") {
-			continue
-		}
-		d, err := r.client.ReadDeploymentByName(ctx, flow, dep)
-		if err != nil {
-			if IsNotFound(err) {
-				continue
-			}
-			return ResolvedDAG{}, fmt.Errorf("read deployment %s/%s: %w", flow, dep, err)
 		}
 		// A deployment reached by its canonical name but known under an alias answers to
 		// the alias only, so that one DAG never shows up under two ids.
-		if alias := r.aliasOf(d, flow); alias != dagID {
+		if alias := r.aliasOf(*c.found, c.flow); alias != dagID {
 			continue
 		}
-		found = append(found, ResolvedDAG{DAGID: dagID, FlowName: flow, Deployment: d})
+		found = append(found, ResolvedDAG{DAGID: dagID, FlowName: c.flow, Deployment: *c.found})
 	}
 	switch len(found) {
 	case 0:
@@ -306,4 +349,95 @@ func flowIDs(ds []wire.Deployment) []string {
 		ids = append(ids, d.FlowID)
 	}
 	return ids
+}
+
+// ByDeploymentIDs returns the DAG of each of the given deployments: cached ones for free,
+// the others read in one call per 200 (plus their flow names, which are cached forever).
+// Deployments Prefect no longer has are absent from the map.
+func (r *Resolver) ByDeploymentIDs(ctx context.Context, ids []string) (map[string]ResolvedDAG, error) {
+	out := make(map[string]ResolvedDAG, len(ids))
+	var missing []string
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if v, ok := r.byDep.Get(r.key(ctx, id)); ok {
+			r.stats.CacheHit("deployment")
+			out[id] = v.(ResolvedDAG)
+			continue
+		}
+		r.stats.CacheMiss("deployment")
+		missing = append(missing, id)
+	}
+	for start := 0; start < len(missing); start += MaxLimit {
+		batch := missing[start:min(start+MaxLimit, len(missing))]
+		limit := len(batch)
+		deps, err := r.client.FilterDeployments(ctx, wire.Query{Deployments: &wire.DeploymentFilter{ID: &wire.AnyOf{Any: batch}}, Limit: &limit})
+		if err != nil {
+			return nil, fmt.Errorf("read deployments by id: %w", err)
+		}
+		resolved, err := r.resolveAll(ctx, deps)
+		if err != nil {
+			return nil, err
+		}
+		for _, res := range resolved {
+			out[res.Deployment.ID] = res
+		}
+	}
+	return out, nil
+}
+
+// All lists every deployment with its dag_id (one call per 200 deployments, plus uncached
+// flow names), for callers that must know every DAG, such as a user limited to some DAGs.
+// Pages are read newest first: creation times do not tie the way names do, so offsets are
+// stable, and a deployment created meanwhile repeats a row (dropped) rather than hiding one.
+func (r *Resolver) All(ctx context.Context) ([]ResolvedDAG, error) {
+	var all []ResolvedDAG
+	seen := map[string]bool{}
+	for offset := 0; ; offset += MaxLimit {
+		limit := MaxLimit
+		deps, err := r.client.FilterDeployments(ctx, wire.Query{Sort: "CREATED_DESC", Limit: &limit, Offset: offset})
+		if err != nil {
+			return nil, fmt.Errorf("list deployments: %w", err)
+		}
+		fresh := deps[:0:0]
+		for _, d := range deps {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				fresh = append(fresh, d)
+			}
+		}
+		resolved, err := r.resolveAll(ctx, fresh)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, resolved...)
+		if len(deps) < MaxLimit {
+			return all, nil
+		}
+	}
+}
+
+// resolveAll names deployments read in a listing and remembers them.
+func (r *Resolver) resolveAll(ctx context.Context, deps []wire.Deployment) ([]ResolvedDAG, error) {
+	if len(deps) == 0 {
+		return nil, nil
+	}
+	names, err := r.FlowNames(ctx, flowIDs(deps))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ResolvedDAG, 0, len(deps))
+	for _, d := range deps {
+		flow, ok := names[d.FlowID]
+		if !ok {
+			continue // its flow is gone: the deployment is being deleted with it
+		}
+		res := ResolvedDAG{DAGID: r.DAGID(d, flow), FlowName: flow, Deployment: d}
+		r.Remember(ctx, res)
+		out = append(out, res)
+	}
+	return out, nil
 }
