@@ -389,35 +389,14 @@ func (r *Resolver) ByDeploymentIDs(ctx context.Context, ids []string) (map[strin
 	return out, nil
 }
 
-// All lists every deployment with its dag_id (one call per 200 deployments, plus uncached
-// flow names), for callers that must know every DAG, such as a user limited to some DAGs.
-// Pages are read newest first: creation times do not tie the way names do, so offsets are
-// stable, and a deployment created meanwhile repeats a row (dropped) rather than hiding one.
+// All lists every deployment with its dag_id (FilterAllDeployments, plus the uncached flow
+// names), for callers that must know every DAG, such as a user limited to some DAGs.
 func (r *Resolver) All(ctx context.Context) ([]ResolvedDAG, error) {
-	var all []ResolvedDAG
-	seen := map[string]bool{}
-	for offset := 0; ; offset += MaxLimit {
-		limit := MaxLimit
-		deps, err := r.client.FilterDeployments(ctx, wire.Query{Sort: "CREATED_DESC", Limit: &limit, Offset: offset})
-		if err != nil {
-			return nil, fmt.Errorf("list deployments: %w", err)
-		}
-		fresh := deps[:0:0]
-		for _, d := range deps {
-			if !seen[d.ID] {
-				seen[d.ID] = true
-				fresh = append(fresh, d)
-			}
-		}
-		resolved, err := r.resolveAll(ctx, fresh)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, resolved...)
-		if len(deps) < MaxLimit {
-			return all, nil
-		}
+	deps, err := r.client.FilterAllDeployments(ctx, nil)
+	if err != nil {
+		return nil, err
 	}
+	return r.resolveAll(ctx, deps)
 }
 
 // resolveAll names deployments read in a listing and remembers them.

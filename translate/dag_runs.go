@@ -134,40 +134,23 @@ func labelTime(labels map[string]any, key string) *string {
 	return &v
 }
 
-// ParseDAGRunFields reads the `fields` query values (repeated, comma-separated, or both) and
-// checks each against DAGRun's fields. Nil means every field.
+// ParseDAGRunFields reads the `fields` query values (repeated, comma-separated, or both)
+// against DAGRun's fields. Nil means every field.
 func ParseDAGRunFields(values []string) ([]string, error) {
-	var out []string
-	for _, v := range values {
-		for _, f := range strings.Split(v, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				out = append(out, f)
-			}
-		}
+	fields, err := ParseFields(values, DAGRunFields)
+	if err != nil {
+		return nil, badInput("%v", err)
 	}
-	for _, f := range out {
-		if !slices.Contains(DAGRunFields, f) {
-			return nil, badInput("Invalid field %q in fields: a DAGRun has %s", f, strings.Join(DAGRunFields, ", "))
-		}
-	}
-	return out, nil
+	return fields, nil
 }
 
 // Project keeps only the given DAGRun fields (all of them when fields is empty).
 func (r DAGRun) Project(fields []string) any {
-	if len(fields) == 0 {
-		return r
+	v, err := SelectFields(r, fields)
+	if err != nil {
+		return r // a DAGRun always encodes as an object: cannot happen
 	}
-	raw, _ := json.Marshal(r) // plain data: cannot fail
-	var all map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &all)
-	out := make(map[string]json.RawMessage, len(fields))
-	for _, f := range fields {
-		if v, ok := all[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
+	return v
 }
 
 // --- trigger ---
