@@ -47,7 +47,8 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return 2
 	}
 	if fs.NArg() > 0 {
-		return fail(fmt.Errorf("unexpected argument %q (the password is read from stdin, never from the command line)", fs.Arg(0)))
+		// Not repeated: a stray argument is likely the password itself.
+		return fail(errors.New("unexpected argument: the password is read from stdin, never from the command line"))
 	}
 	if e.Username == "" {
 		return fail(errors.New("--username is required"))
