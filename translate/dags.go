@@ -783,7 +783,8 @@ func taskDisplayName(r wire.TaskRun) string {
 		if len(suffix) > 3 {
 			suffix = suffix[:3]
 		}
-		if name, ok := strings.CutSuffix(r.Name, "-"+suffix); ok && name != "" {
+		// A name that is the key itself (runs created by hand) says nothing more.
+		if name, ok := strings.CutSuffix(r.Name, "-"+suffix); ok && name != "" && name != r.TaskKey {
 			return name
 		}
 	}

@@ -554,6 +554,7 @@ func TestTasksFromTaskRuns(t *testing.T) {
 		run("r4", "load-9c0d1e2f", "0", "Load to warehouse-0", nil,
 			map[string][]wire.TaskInput{"a": {{InputType: "task_run", ID: "r2"}, {InputType: "task_run", ID: "r3"}, {InputType: "task_run", ID: "gone"}}}),
 		run("r5", "custom-key", "abcdef", "renamed run", nil, nil),
+		run("r7", "seeded-0a0b0c0d", "0", "seeded-0a0b0c0d-0", nil, nil),
 		run("r6", "", "0", "no key", nil, nil),
 	}
 	queue := "default"
@@ -579,6 +580,7 @@ func TestTasksFromTaskRuns(t *testing.T) {
 		{"custom-key", "custom-key", false, 0, zero, false, []string{}},
 		{"extract-1a2b3c4d", "extract", false, 2, TimeDeltaOf(30), false, []string{"transform-5e6f7a8b"}},
 		{"load-9c0d1e2f", "Load to warehouse", false, 0, zero, false, []string{}},
+		{"seeded-0a0b0c0d", "seeded", false, 0, zero, false, []string{}},
 		{"transform-5e6f7a8b", "transform", true, 3, TimeDeltaOf(10), true, []string{"load-9c0d1e2f"}},
 	}
 	if !reflect.DeepEqual(got, want) {
