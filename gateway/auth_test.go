@@ -105,7 +105,7 @@ func emptyPrefect(w http.ResponseWriter, r *http.Request) {
 
 // newAuthServer builds a gateway in front of prefectURL with the given auth options, the
 // fixture's environment, and a gateway credential of its own. Extra test routes go on it.
-func newAuthServer(t *testing.T, prefectURL string, auth AuthOptions, log *zap.Logger) *Server {
+func newAuthServer(t testing.TB, prefectURL string, auth AuthOptions, log *zap.Logger) *Server {
 	t.Helper()
 	client, err := prefect.New(prefect.Options{BaseURL: prefectURL, Credential: prefect.BasicCredential(gatewayAuthString), MaxAttempts: 1})
 	if err != nil {
@@ -505,7 +505,7 @@ func TestAuthOptionsThatCannotStart(t *testing.T) {
 	}
 }
 
-func writeUsersFile(t *testing.T, content string) string {
+func writeUsersFile(t testing.TB, content string) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "users.yaml")
 	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
