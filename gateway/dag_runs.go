@@ -448,8 +448,8 @@ func (sc *runScope) add(d prefect.ResolvedDAG) {
 }
 
 // writeRunPage answers one page of runs and the exact count of all matches: two Prefect
-// calls, concurrent when the order reads forward. Airflow's default order (ascending id,
-// i.e. creation) is Prefect's ID_DESC read from the other end, which needs the count first.
+// calls, concurrent when the order reads forward. Airflow's default order (ascending id) is
+// Prefect's ID_DESC read from the other end, which needs the count first.
 func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope runScope) error {
 	ctx := c.Request().Context()
 	order, err := translate.DAGRunOrder(q.OrderBy, scope.single())

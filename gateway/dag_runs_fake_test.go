@@ -64,8 +64,9 @@ func (f *fakePrefect) URL() string { return f.server.URL + "/api" }
 
 func (f *fakePrefect) nextID() string {
 	f.seq++
-	// Time-ordered like Prefect's UUIDv7 run ids: ID_DESC is newest first.
-	return fmt.Sprintf("0190a000-0000-7000-8000-%012d", f.seq)
+	// Prefect 3.8 makes flow-run ids with uuid4: their order is not creation order. A
+	// scrambled (but repeatable) prefix gives the fake's ids the same property.
+	return fmt.Sprintf("%08x-0000-4000-8000-%012d", uint32(f.seq)*2654435761, f.seq)
 }
 
 func (f *fakePrefect) tick() *time.Time {
@@ -176,6 +177,24 @@ func (f *fakePrefect) run(id string) *wire.FlowRun {
 		}
 	}
 	return nil
+}
+
+// namesByID lists the deployment's run names in ascending flow-run id.
+func (f *fakePrefect) namesByID(deploymentID string) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var runs []*wire.FlowRun
+	for _, r := range f.runs {
+		if r.DeploymentID != nil && *r.DeploymentID == deploymentID {
+			runs = append(runs, r)
+		}
+	}
+	sort.Slice(runs, func(i, j int) bool { return runs[i].ID < runs[j].ID })
+	out := make([]string, len(runs))
+	for i, r := range runs {
+		out[i] = r.Name
+	}
+	return out
 }
 
 func (f *fakePrefect) runCount() int {

@@ -424,15 +424,22 @@ func TestListDAGRuns(t *testing.T) {
 			}
 		}
 	}
+	// Airflow's id order is the flow-run id order, which is not creation order (uuid4).
+	byID := e.fake.namesByID(e.dep.ID)
+	if slices.Equal(byID, want) {
+		t.Fatal("the fake's ids follow creation order: the id-order cases below would prove nothing")
+	}
+	byIDDesc := slices.Clone(byID)
+	slices.Reverse(byIDDesc)
 	reversed := slices.Clone(want)
 	slices.Reverse(reversed)
 	for _, tc := range []struct {
 		query string
 		want  []string
 	}{
-		{"", want}, {"&order_by=id", want}, {"&order_by=-id", reversed},
+		{"", byID}, {"&order_by=id", byID}, {"&order_by=-id", byIDDesc},
 		{"&order_by=execution_date", want}, {"&order_by=-execution_date", reversed},
-		{"&order_by=dag_id", want},
+		{"&order_by=dag_id", byID},
 	} {
 		for _, limit := range []int{7, 100, 230, 300} {
 			got, total := readAll(t, tc.query, limit)
@@ -459,14 +466,14 @@ func TestListDAGRuns(t *testing.T) {
 			t.Errorf("%s: total %d first %v, want %d %s", query, l.Total, names(l.DAGRuns[:min(1, len(l.DAGRuns))]), wantTotal, wantFirst)
 		}
 	}
-	check("/dags/etl.daily/dagRuns?state=success", 58, want[0])
-	check("/dags/etl.daily/dagRuns?state=success&state=running", 115, want[0])
-	check("/dags/etl.daily/dagRuns?state=queued&limit=1", 57, want[3])
+	check("/dags/etl.daily/dagRuns?order_by=execution_date&state=success", 58, want[0])
+	check("/dags/etl.daily/dagRuns?order_by=execution_date&state=success&state=running", 115, want[0])
+	check("/dags/etl.daily/dagRuns?order_by=execution_date&state=queued&limit=1", 57, want[3])
 	check("/dags/etl.daily/dagRuns?state=bogus", 0, "")
-	check("/dags/etl.daily/dagRuns?execution_date_gte=2024-01-02T00:00:00%2B00:00&execution_date_lte=2024-01-02T05:00:00Z", 6, want[24])
+	check("/dags/etl.daily/dagRuns?order_by=execution_date&execution_date_gte=2024-01-02T00:00:00%2B00:00&execution_date_lte=2024-01-02T05:00:00Z", 6, want[24])
 	check("/dags/etl.nothing/dagRuns", 0, "")
 	check("/dags/legacy_hourly/dagRuns", 1, "h1")
-	check("/dags/~/dagRuns?order_by=-id&limit=1", 231, "h1")
+	check("/dags/~/dagRuns?order_by=-execution_date&limit=1", 231, want[229])
 	check("/dags/~/dagRuns?execution_date_lte=2024-01-01T00:00:00Z", 2, want[0])
 
 	// Across DAGs every run names its own DAG; the orphan is nobody's.
@@ -504,12 +511,13 @@ func TestListDAGRunsBatch(t *testing.T) {
 		wantLen   int
 		wantFirst string
 	}{
-		{`{}`, 240, 100, "d1000"},
-		{`{"dag_ids":["etl.hourly"]}`, 120, 100, "h1000"},
-		{`{"dag_ids":["etl.hourly","etl.nope","etl.daily"],"page_limit":250}`, 240, 240, "d1000"}, // page_limit is not capped
+		{`{"order_by":"dag_run_id"}`, 240, 100, "d1000"},
+		{`{"dag_ids":["etl.hourly"],"order_by":"dag_run_id"}`, 120, 100, "h1000"},
+		{`{"dag_ids":["etl.hourly","etl.nope","etl.daily"],"page_limit":250,"order_by":"dag_run_id"}`, 240, 240, "d1000"}, // page_limit is not capped
 		{`{"states":["failed"],"order_by":"-execution_date","page_limit":5}`, 120, 5, "h1119"},
 		{`{"dag_ids":["etl.nope"]}`, 0, 0, ""},
-		{`{"page_offset":230}`, 240, 10, "d1115"},
+		{`{"page_offset":230,"order_by":"dag_run_id"}`, 240, 10, "h1110"},
+		{`{"page_offset":230}`, 240, 10, ""},
 	}
 	for _, tc := range cases {
 		a := e.do(http.MethodPost, "/dags/~/dagRuns/list", tc.body)

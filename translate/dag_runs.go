@@ -545,10 +545,13 @@ type RunOrder struct {
 	Reverse bool
 }
 
-// DAGRunOrder maps an Airflow order_by onto Prefect's FlowRunSort. Ascending id (creation
-// order, Airflow's default) and ascending end_date exist in Prefect only descending: they
-// are read reversed. dag_id is constant within one DAG (singleDAG), where it falls back to
-// creation order. Fields Prefect cannot sort by get Airflow's own 400.
+// DAGRunOrder maps an Airflow order_by onto Prefect's FlowRunSort. Airflow's id is a
+// surrogate key; the gateway's is the flow-run id, unique, so paging in id order sees every
+// run exactly once. (Prefect 3.8 makes flow-run ids with uuid4: id order is stable but is
+// not creation order; execution_date is the time order.) Ascending id (Airflow's default)
+// and ascending end_date exist in Prefect only descending: they are read reversed. dag_id is
+// constant within one DAG (singleDAG), where it falls back to id order. Fields Prefect
+// cannot sort by get Airflow's own 400.
 func DAGRunOrder(o OrderBy, singleDAG bool) (RunOrder, error) {
 	pick := func(asc, desc string) RunOrder {
 		if o.Desc {
