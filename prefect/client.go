@@ -122,15 +122,28 @@ type Options struct {
 	Credential Credential
 	// Timeout bounds one attempt when the caller's context has no earlier deadline.
 	Timeout time.Duration
-	// MaxAttempts for retryable calls (1 = no retries). Default 3.
+	// MaxAttempts for retryable calls (1 = no retries). Default 6: a busy SQLite-backed
+	// Prefect answers 503 ("database is locked") in runs, and the caller's deadline bounds
+	// the retries anyway.
 	MaxAttempts int
 	// BaseBackoff and MaxBackoff shape the capped exponential backoff with full jitter.
 	BaseBackoff, MaxBackoff time.Duration
 	// MaxRetryAfter is the longest Retry-After the client waits out by itself. Default 5s.
 	MaxRetryAfter time.Duration
-	Transport     http.RoundTripper
-	Observer      Observer
-	UserAgent     string
+	// MaxConcurrentCalls bounds the calls in flight to Prefect at once; more wait their turn
+	// (within their deadline). A burst of Airflow requests then queues in the gateway instead
+	// of overrunning Prefect (a SQLite-backed server answers 503 "database is locked" to
+	// concurrent writes). Default 32; negative means no bound.
+	MaxConcurrentCalls int
+	// MaxConcurrentWrites further bounds the calls in flight that write (creates, state
+	// changes, updates, deletes; reads, filters and counts do not count). Prefect's SQLite
+	// backend serialises writes, and concurrent ones only turn into 503s; measured on the
+	// pinned server, two at a time lose none. Default 2; raise it for a PostgreSQL-backed
+	// server or Prefect Cloud; negative means no bound.
+	MaxConcurrentWrites int
+	Transport           http.RoundTripper
+	Observer            Observer
+	UserAgent           string
 }
 
 // Client is safe for concurrent use.
@@ -145,6 +158,8 @@ type Client struct {
 	agent    string
 
 	timeout time.Duration
+	// slots holds one token per call in flight, writeSlots one per write (nil: unbounded).
+	slots, writeSlots chan struct{}
 
 	csrfMu     sync.Mutex
 	csrf       csrfState
@@ -170,7 +185,7 @@ func New(opts Options) (*Client, error) {
 		opts.Timeout = 30 * time.Second
 	}
 	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 3
+		opts.MaxAttempts = 6
 	}
 	if opts.BaseBackoff <= 0 {
 		opts.BaseBackoff = 100 * time.Millisecond
@@ -181,12 +196,17 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxRetryAfter <= 0 {
 		opts.MaxRetryAfter = 5 * time.Second
 	}
+	slots := semaphore(opts.MaxConcurrentCalls, 32)
+	writeSlots := semaphore(opts.MaxConcurrentWrites, 2)
 	transport := opts.Transport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.MaxIdleConns = 256
 		t.MaxIdleConnsPerHost = 128
-		t.IdleConnTimeout = 90 * time.Second
+		// Below uvicorn's keep-alive (Prefect's default is 5 s), so that the client never
+		// sends a request on a connection the server is closing: a POST lost that way could
+		// not be sent again.
+		t.IdleConnTimeout = 4 * time.Second
 		transport = t
 	}
 	agent := opts.UserAgent
@@ -203,6 +223,8 @@ func New(opts Options) (*Client, error) {
 		maxWait:    opts.MaxRetryAfter,
 		observer:   opts.Observer,
 		timeout:    opts.Timeout,
+		slots:      slots,
+		writeSlots: writeSlots,
 		agent:      agent,
 		csrfClient: "airflow-prefect-gateway-" + hex.EncodeToString(idBytes[:8]),
 	}, nil
@@ -307,6 +329,12 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.agent)
+	if cl.retry {
+		// Marks the request as safe to replay without sending a header: net/http then resends
+		// it by itself when a reused keep-alive connection turns out to be closed or reset
+		// before any answer, which a busy Prefect (uvicorn) does under load.
+		req.Header["Idempotency-Key"] = nil
+	}
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -321,6 +349,17 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 		}
 	}
 
+	// Writes take their write slot first, so that queued writes never hold a general slot.
+	if cl.isWrite() {
+		if err := acquire(actx, c.writeSlots); err != nil {
+			return response{}, transportError(ctx, op, err)
+		}
+		defer release(c.writeSlots)
+	}
+	if err := acquire(actx, c.slots); err != nil {
+		return response{}, transportError(ctx, op, err)
+	}
+	defer release(c.slots)
 	start := time.Now()
 	res, err := c.http.Do(req)
 	if err != nil {

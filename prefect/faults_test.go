@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,7 +291,7 @@ func TestBackoffIsCappedExponentialWithJitter(t *testing.T) {
 func TestRefusedConnectionIsRetriedForEveryCall(t *testing.T) {
 	addr := closedAddr(t)
 	rec := newRecorder()
-	c := newTestClient(t, "http://"+addr, func(o *Options) { o.Observer = rec })
+	c := newTestClient(t, "http://"+addr, func(o *Options) { o.Observer = rec; o.MaxAttempts = 3 })
 	_, err := c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false)
 	if KindOf(err) != KindUnavailable {
 		t.Fatalf("error %v, want unavailable", err)
@@ -524,5 +525,83 @@ func TestCreateFlowRunDoesNotTouchCallerLabels(t *testing.T) {
 	}
 	if len(labels) != 1 {
 		t.Fatalf("caller's labels became %v", labels)
+	}
+}
+
+// Calls beyond the bounds wait their turn: writes one at a time here, reads alongside them
+// up to the general bound, and a call whose deadline passes while queued is a timeout.
+func TestConcurrencyBounds(t *testing.T) {
+	var writes, reads, maxWrites, maxReads atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		counter, peak := &reads, &maxReads
+		if strings.HasSuffix(r.URL.Path, "/set_state") {
+			counter, peak = &writes, &maxWrites
+		}
+		n := counter.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		<-release
+		counter.Add(-1)
+		_, _ = io.WriteString(w, `{"status":"ACCEPT","details":{},"state":null}`)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxConcurrentCalls = 4; o.MaxConcurrentWrites = 1 })
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, _ = c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false)
+		}()
+		go func() { defer wg.Done(); _, _ = c.FilterFlows(context.Background(), wire.Query{}) }()
+	}
+	waitFor(t, func() bool { return writes.Load() == 1 && reads.Load() == 3 })
+	// Every general slot is taken (1 write + 3 reads): a fifth call waits until its deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.ReadFlow(ctx, "f1"); KindOf(err) != KindTimeout {
+		t.Fatalf("a call queued past its deadline: %v, want a timeout", err)
+	}
+	close(release)
+	wg.Wait()
+	if maxWrites.Load() != 1 || maxReads.Load() != 3 {
+		t.Fatalf("peak writes %d, peak reads %d; want 1 and 3", maxWrites.Load(), maxReads.Load())
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWhichCallsAreWrites(t *testing.T) {
+	cases := []struct {
+		method, path string
+		write        bool
+	}{
+		{"GET", "/flows/f1", false},
+		{"POST", "/flow_runs/filter", false},
+		{"POST", "/flow_runs/count", false},
+		{"POST", "/deployments/paginate", false},
+		{"POST", "/deployments/d1/create_flow_run", true},
+		{"POST", "/flow_runs/r1/set_state", true},
+		{"PATCH", "/flow_runs/r1", true},
+		{"DELETE", "/flow_runs/r1", true},
+	}
+	for _, tc := range cases {
+		if got := (call{method: tc.method, path: tc.path}).isWrite(); got != tc.write {
+			t.Errorf("%s %s: write=%v, want %v", tc.method, tc.path, got, tc.write)
+		}
 	}
 }

@@ -73,7 +73,7 @@ func Start(upstream string, decide Decider) (*Proxy, error) {
 	p := &Proxy{
 		upstream:  u,
 		decide:    decide,
-		transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 30 * time.Second},
+		transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: 2 * time.Second},
 		done:      make(chan struct{}),
 	}
 	p.server = httptest.NewServer(http.HandlerFunc(p.serve))
