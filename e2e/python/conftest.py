@@ -111,16 +111,30 @@ class Prefect:
         self.url = url.rstrip("/")
 
     def call(self, method, path, body=None, ok=(200, 201, 204)):
+        """One Prefect call. A busy Prefect (SQLite under load answers 503/500) is retried for
+        up to a minute: every call the suite makes is safe to repeat (flows and deployments
+        are upserts by name, set_state is forced to the same state, the rest are reads)."""
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, method=method, data=data,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                status, raw = resp.status, resp.read()
-        except urllib.error.HTTPError as e:
-            status, raw = e.code, e.read()
+        deadline = time.monotonic() + 60
+        delay = 0.2
+        while True:
+            req = urllib.request.Request(self.url + path, method=method, data=data,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as resp:
+                    status, raw = resp.status, resp.read()
+            except urllib.error.HTTPError as e:
+                status, raw = e.code, e.read()
+            except (urllib.error.URLError, TimeoutError, ConnectionError) as e:
+                status, raw = None, str(e).encode()
+            if (status is None or status in (500, 502, 503, 504)) and status not in ok \
+                    and time.monotonic() + delay < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 5)
+                continue
+            break
         if status not in ok:
-            raise AssertionError("Prefect %s %s: %d %s" % (method, path, status, raw[:500]))
+            raise AssertionError("Prefect %s %s: %s %s" % (method, path, status, raw[:500]))
         return status, (json.loads(raw) if raw else None)
 
     def flow(self, name):
