@@ -172,3 +172,19 @@ func TestHealthWhenPrefectIsDown(t *testing.T) {
 		t.Fatalf("components the gateway does not have must be null: %s", rec.Body)
 	}
 }
+
+// The open routes are validated like the others: Airflow answers 400 to an unknown query
+// parameter on /health and /version too.
+func TestOpenRoutesAreValidated(t *testing.T) {
+	s := newTestServer(t)
+	for _, path := range []string{"/api/v1/health?x=1", "/api/v1/version?verbose=true"} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("%s: status %d, want 400: %s", path, rec.Code, rec.Body)
+		}
+		if p := decodeProblem(t, rec); !strings.Contains(p.Detail, "not in spec") {
+			t.Errorf("%s: detail %q", path, p.Detail)
+		}
+	}
+}

@@ -9,8 +9,8 @@ import (
 func (s *Server) registerRoutes(e *echo.Echo) {
 	v1 := e.Group("/api/v1")
 	// Open, as in Airflow.
-	v1.GET("/health", s.getHealth)
-	v1.GET("/version", s.getVersion)
+	v1.GET("/health", s.getHealth, s.validateRequest)
+	v1.GET("/version", s.getVersion, s.validateRequest)
 
 	s.registerDAGRoutes(v1)
 	s.registerDAGRunRoutes(v1)
