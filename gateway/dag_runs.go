@@ -21,8 +21,8 @@ import (
 )
 
 // DAG runs are Prefect flow runs of the DAG's deployment (DESIGN §3–§5). Every route costs
-// the fewest Prefect calls on a warm DAG cache: trigger 1, read 1, list 2 (page and count),
-// patch, delete, clear and setNote 2 (the run, then the write).
+// the fewest Prefect calls on a warm DAG cache: trigger 1, read 1, list 1 or 2 (page and
+// count), patch, delete, clear and setNote 2 (the run, then the write).
 
 // registerDAGRunRoutes wires /dags/{dag_id}/dagRuns.
 func (s *Server) registerDAGRunRoutes(g *echo.Group) {
@@ -447,9 +447,11 @@ func (sc *runScope) add(d prefect.ResolvedDAG) {
 	sc.dags[d.Deployment.ID] = d.DAGID
 }
 
-// writeRunPage answers one page of runs and the exact count of all matches: two Prefect
-// calls, concurrent when the order reads forward. Airflow's default order (ascending id) is
-// Prefect's ID_DESC read from the other end, which needs the count first.
+// writeRunPage answers one page of runs and the exact count of all matches. A forward read
+// whose offset falls on a page boundary is one call (Prefect's /paginate counts alongside);
+// another forward read is two concurrent calls, page and count. Airflow's default order
+// (ascending id) is Prefect's ID_DESC read from the other end, which needs the count first:
+// two calls, one after the other.
 func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope runScope) error {
 	ctx := c.Request().Context()
 	order, err := translate.DAGRunOrder(q.OrderBy, scope.single())
@@ -464,7 +466,8 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 
 	var total int
 	var runs []wire.FlowRun
-	if order.Reverse {
+	switch {
+	case order.Reverse:
 		if total, err = s.prefect.CountFlowRuns(ctx, query); err != nil {
 			return FromUpstream(fmt.Errorf("count flow runs: %w", err))
 		}
@@ -472,7 +475,13 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 			return err
 		}
 		slices.Reverse(runs)
-	} else {
+	case q.Page.Limit <= prefect.MaxLimit && q.Page.Offset%q.Page.Limit == 0:
+		limit := q.Page.Limit
+		query.Limit = &limit
+		if runs, total, err = s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1); err != nil {
+			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
+		}
+	default:
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
 			var err error

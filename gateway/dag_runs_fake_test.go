@@ -246,6 +246,7 @@ func fakeDecodeStrict(w http.ResponseWriter, r *http.Request, allowed []string, 
 }
 
 type fakeQuery struct {
+	Page        int                    `json:"page"`
 	Flows       *wire.FlowFilter       `json:"flows"`
 	FlowRuns    *wire.FlowRunFilter    `json:"flow_runs"`
 	TaskRuns    *wire.TaskRunFilter    `json:"task_runs"`
@@ -322,11 +323,14 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "deployments" && parts[2] == "create_flow_run":
 		f.createFlowRun(w, r, parts[1])
-	case r.Method == http.MethodPost && (path == "/flow_runs/filter" || path == "/flow_runs/count"):
+	case r.Method == http.MethodPost && (path == "/flow_runs/filter" || path == "/flow_runs/count" || path == "/flow_runs/paginate"):
 		var q fakeQuery
 		keys := fakeFilterKeys
-		if path == "/flow_runs/count" {
+		switch path {
+		case "/flow_runs/count":
 			keys = fakeCountKeys
+		case "/flow_runs/paginate":
+			keys = append(slices.Clone(fakeCountKeys), "sort", "limit", "page")
 		}
 		if !fakeDecodeStrict(w, r, keys, &q) || !f.checkLimit(w, q.Limit) {
 			return
@@ -343,6 +347,18 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		if !fakeSortRuns(out, q.Sort) {
 			fakeDetail(w, 422, "bad sort "+q.Sort)
+			return
+		}
+		if path == "/flow_runs/paginate" {
+			limit := 200
+			if q.Limit != nil {
+				limit = *q.Limit
+			}
+			if q.Page < 1 {
+				q.Page = 1
+			}
+			fakeJSON(w, 200, map[string]any{"results": fakePage(out, (q.Page-1)*limit, &limit), "count": len(out),
+				"limit": limit, "pages": (len(out) + limit - 1) / max(limit, 1), "page": q.Page})
 			return
 		}
 		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))

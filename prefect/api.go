@@ -171,6 +171,25 @@ func (c *Client) FilterFlowRuns(ctx context.Context, q wire.Query) ([]wire.FlowR
 	return out, err
 }
 
+// PaginateFlowRuns reads one page of flow runs and the count of every match in a single
+// call (POST /flow_runs/paginate; Prefect runs both queries together). page is 1-based in
+// units of q.Limit (at most MaxLimit); q.Offset is not used by this endpoint and must be 0.
+func (c *Client) PaginateFlowRuns(ctx context.Context, q wire.Query, page int) (runs []wire.FlowRun, count int, err error) {
+	if q.Limit == nil || *q.Limit < 1 || *q.Limit > MaxLimit || q.Offset != 0 || page < 1 {
+		return nil, 0, &Error{Kind: KindInvalid, Op: "POST /flow_runs/paginate", Message: "paginate needs 1 <= limit <= 200, page >= 1 and no offset"}
+	}
+	body := struct {
+		wire.Query
+		Page int `json:"page"`
+	}{q, page}
+	var out struct {
+		Results []wire.FlowRun `json:"results"`
+		Count   int            `json:"count"`
+	}
+	_, err = c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/paginate", body: body, out: &out, endpoint: "flow_runs/paginate", retry: true})
+	return out.Results, out.Count, err
+}
+
 // CountFlowRuns counts flow runs matching q (paging keys are dropped).
 func (c *Client) CountFlowRuns(ctx context.Context, q wire.Query) (int, error) {
 	var n int
