@@ -65,11 +65,11 @@ func (s *Server) triggerDAGRun(c echo.Context) error {
 		// Airflow refuses a second run for one logical date. Only a pinned date can clash
 		// (a default "now" is new by construction), so only then is this read paid for.
 		existing, err := s.triggerConflict(ctx, dag, req)
-		if err != nil || existing != nil {
-			if existing != nil {
-				return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(*existing, dagID))
-			}
+		if err != nil {
 			return err
+		}
+		if existing != nil {
+			return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(*existing, dagID))
 		}
 	}
 	run, created, err := s.prefect.CreateFlowRun(ctx, dag.Deployment.ID, req.ToFlowRunCreate(dag.Deployment.ID))
@@ -99,7 +99,9 @@ func (s *Server) triggerDAGRun(c echo.Context) error {
 // The id check also catches runs Prefect made under that name, which carry no key.
 func (s *Server) triggerConflict(ctx context.Context, dag prefect.ResolvedDAG, req translate.TriggerRequest) (*wire.FlowRun, error) {
 	at := req.LogicalDate
-	limit := 2
+	// Room for a few runs at that date (Prefect may have made some) beside the one named
+	// dag_run_id, which must be seen whatever the order.
+	limit := 10
 	runs, err := s.prefect.FilterFlowRuns(ctx, wire.Query{
 		FlowRuns: &wire.FlowRunFilter{
 			Operator:          "or_",
@@ -586,7 +588,8 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 // findDAGRun finds the run of dag named runID, or whose flow-run id is runID (so that runs
 // Prefect made, with Prefect's names, are reachable too). A name wins over an id; of two
-// runs with one name (Prefect does not keep names unique) the newest wins.
+// runs with one name (Prefect does not keep names unique) the one with the latest logical
+// date wins.
 func (s *Server) findDAGRun(ctx context.Context, dag prefect.ResolvedDAG, runID string) (wire.FlowRun, error) {
 	f := &wire.FlowRunFilter{Name: &wire.NameMatch{Any: []string{runID}}}
 	if uuidPattern.MatchString(runID) {
@@ -597,7 +600,7 @@ func (s *Server) findDAGRun(ctx context.Context, dag prefect.ResolvedDAG, runID 
 	runs, err := s.prefect.FilterFlowRuns(ctx, wire.Query{
 		FlowRuns:    f,
 		Deployments: &wire.DeploymentFilter{ID: &wire.AnyOf{Any: []string{dag.Deployment.ID}}},
-		Sort:        "ID_DESC",
+		Sort:        "EXPECTED_START_TIME_DESC",
 		Limit:       &limit,
 	})
 	if err != nil {

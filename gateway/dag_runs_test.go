@@ -301,6 +301,9 @@ func TestGetDAGRun(t *testing.T) {
 	byPrefect := e.fake.addRun(e.dep, "crimson-fox", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), wire.Running)
 	e.fake.addRun(other, "same-name", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), wire.Completed)
 	e.fake.addRun(e.dep, "same-name", time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC), wire.Scheduled)
+	// Two runs Prefect made under one name: the later logical date wins, whatever the ids.
+	e.fake.addRun(e.dep, "twin", time.Date(2024, 5, 3, 0, 0, 0, 0, time.UTC), wire.Failed)
+	e.fake.addRun(e.dep, "twin", time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), wire.Completed)
 	cases := []struct {
 		name, path string
 		status     int
@@ -312,6 +315,7 @@ func TestGetDAGRun(t *testing.T) {
 		{"by upper-case flow-run id", "/dags/etl.daily/dagRuns/" + strings.ToUpper(byPrefect.ID), 200, "crimson-fox", "running"},
 		{"a name in this DAG only", "/dags/etl.daily/dagRuns/same-name", 200, "same-name", "queued"},
 		{"a name in the other DAG", "/dags/etl.hourly/dagRuns/same-name", 200, "same-name", "success"},
+		{"a name twice in one DAG", "/dags/etl.daily/dagRuns/twin", 200, "twin", "failed"},
 		{"another DAG's run", "/dags/etl.hourly/dagRuns/crimson-fox", 404, "", ""},
 		{"unknown run", "/dags/etl.daily/dagRuns/nope", 404, "", ""},
 		{"unknown DAG", "/dags/etl.none/dagRuns/crimson-fox", 404, "", ""},
