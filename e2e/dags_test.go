@@ -311,13 +311,26 @@ func TestDAGsGetAndDetails(t *testing.T) {
 		}
 	})
 
-	t.Run("rrule schedule: no Airflow variant, the rule described", func(t *testing.T) {
+	t.Run("rrule schedule: no Airflow variant, the rule described, its next occurrence", func(t *testing.T) {
+		now := time.Now().UTC()
 		sales := f.getDAG(t, "/dags/"+f.id("_legacy_sales"))
 		if sales["schedule_interval"] != nil || !strings.Contains(fmt.Sprint(sales["timetable_description"]), "FREQ=WEEKLY;BYDAY=MO;BYHOUR=9") {
 			t.Errorf("rrule DAG = %v / %v", sales["schedule_interval"], sales["timetable_description"])
 		}
-		if sales["next_dagrun"] != nil || fmt.Sprint(sales["tags"]) != "[map[name:finance]]" {
-			t.Errorf("rrule DAG next_dagrun = %v, tags = %v", sales["next_dagrun"], sales["tags"])
+		if fmt.Sprint(sales["tags"]) != "[map[name:finance]]" {
+			t.Errorf("rrule DAG tags = %v", sales["tags"])
+		}
+		// Mondays at 09:00 UTC: the next one, and the interval from the one before.
+		monday := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.UTC)
+		for monday.Weekday() != time.Monday || !monday.After(now) {
+			monday = monday.AddDate(0, 0, 1)
+		}
+		if got := sales["next_dagrun"]; got != translate.FormatTime(monday) && got != translate.FormatTime(monday.AddDate(0, 0, 7)) {
+			t.Errorf("next_dagrun = %v; want the next Monday 09:00 UTC (%s)", got, monday)
+		}
+		next, _ := time.Parse(time.RFC3339, fmt.Sprint(sales["next_dagrun"]))
+		if sales["next_dagrun_data_interval_start"] != translate.FormatTime(next.AddDate(0, 0, -7)) {
+			t.Errorf("next_dagrun_data_interval_start = %v; want a week before %s", sales["next_dagrun_data_interval_start"], next)
 		}
 	})
 

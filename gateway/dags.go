@@ -251,13 +251,15 @@ func (d *dagAPI) tasks(c echo.Context) error {
 		return err
 	}
 	out := taskCollection{Tasks: []translate.Task{}}
-	// The newest run that recorded task runs: a run that has just been triggered has none
-	// yet and would hide the DAG's tasks.
+	// The latest run that recorded task runs: a run that has just been triggered has none
+	// yet and would hide the DAG's tasks. "Latest" is by start time (the expected start
+	// until it starts): flow runs made through create_flow_run get random (v4) ids, so
+	// ID_DESC is no order of creation.
 	one := 1
 	runs, err := d.s.prefect.FilterFlowRuns(ctx, wire.Query{
 		FlowRuns: &wire.FlowRunFilter{DeploymentID: &wire.NullableAnyOf{Any: []string{res.Deployment.ID}}},
 		TaskRuns: &wire.TaskRunFilter{},
-		Sort:     "ID_DESC",
+		Sort:     "START_TIME_DESC",
 		Limit:    &one,
 	})
 	if err != nil {

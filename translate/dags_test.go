@@ -88,9 +88,18 @@ func TestSummarizeSchedules(t *testing.T) {
 			[]wire.DeploymentSchedule{interval(1800, nil)},
 			want{TimeDelta{"TimeDelta", 0, 1800, 0}, "Every 30 minutes", "UTC",
 				"2024-05-01T10:30:00Z", "2024-05-01T10:00:00Z", "2024-05-01T10:30:00Z", "2024-05-01T10:30:00Z", ""}},
-		{"rrule: no Airflow variant, the rule as description",
+		{"rrule: no Airflow variant, the rule as description, its next occurrence",
 			[]wire.DeploymentSchedule{rrule},
-			want{nil, "RRule FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9", "UTC", "", "", "", "", ""}},
+			// Wednesday 10:20: the next Monday-or-Wednesday 09:00 is Monday's, after today's.
+			want{nil, "RRule FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9", "UTC",
+				"2024-05-06T09:00:00Z", "2024-05-01T09:00:00Z", "2024-05-06T09:00:00Z", "2024-05-06T09:00:00Z", ""}},
+		{"rrule the gateway cannot evaluate: no next run rather than a wrong one",
+			[]wire.DeploymentSchedule{{Schedule: wire.Schedule{RRule: "FREQ=MONTHLY;BYDAY=1MO"}}},
+			want{nil, "RRule FREQ=MONTHLY;BYDAY=1MO", "UTC", "", "", "", "", ""}},
+		{"rrule's first occurrence: an empty data interval",
+			[]wire.DeploymentSchedule{{Schedule: wire.Schedule{RRule: "DTSTART:20240601T120000\nRRULE:FREQ=DAILY"}}},
+			want{nil, "RRule DTSTART:20240601T120000 RRULE:FREQ=DAILY", "UTC",
+				"2024-06-01T12:00:00Z", "2024-06-01T12:00:00Z", "2024-06-01T12:00:00Z", "2024-06-01T12:00:00Z", ""}},
 		{"inactive schedules are skipped",
 			[]wire.DeploymentSchedule{cron("0 1 * * *", nil, dagRef(false)), cron("0 6 * * *", nil, dagRef(true))},
 			want{CronExpression{"CronExpression", "0 6 * * *"}, "At 06:00", "UTC",
@@ -717,4 +726,13 @@ func FuzzParseDAGListQuery(f *testing.F) {
 			}
 		}
 	})
+}
+
+func BenchmarkToDAG(b *testing.B) {
+	src := DAGSource{DAGID: "etl_daily", FlowName: "etl", Deployment: demoDeployment()}
+	env := DAGEnv{Now: dagNow, Zones: dagZones}
+	b.ReportAllocs()
+	for b.Loop() {
+		ToDAG(src, env)
+	}
 }

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,9 +12,10 @@ import (
 )
 
 // Prefect deployment schedules → Airflow's schedule_interval, timetable_description and
-// next_dagrun fields. Cron and interval schedules are evaluated here, from the schedule
-// itself, so a DAG costs no extra Prefect call for its next run and the answer does not
-// depend on Prefect's scheduler service having materialised runs yet.
+// next_dagrun fields. Cron, interval and rrule schedules are evaluated here, from the
+// schedule itself and the way Prefect's scheduler reads it, so a DAG costs no extra Prefect
+// call for its next run and the answer does not depend on Prefect's scheduler service having
+// materialised runs yet.
 
 // CronExpression is Airflow's serialized cron schedule_interval.
 type CronExpression struct {
@@ -59,7 +61,8 @@ const NoScheduleDescription = "Never, external triggers only"
 type ZoneLoader func(name string) (*time.Location, error)
 
 // NextRun is the next scheduled run of a DAG in Airflow's terms. Every field is nil when
-// the gateway cannot compute it (no schedule, an rrule, a time zone it cannot load).
+// the gateway cannot compute it (no schedule, an rrule beyond what ParseRRule reads, a time
+// zone it cannot load, a schedule that has ended).
 type NextRun struct {
 	// LogicalDate is when the run is due: the flow run's expected start time, which the
 	// gateway reports as the DAG run's logical date.
@@ -183,6 +186,24 @@ func nextRunOf(sch wire.Schedule, tz string, now time.Time, zones ZoneLoader) (N
 		}
 		at := NextIntervalTick(anchor, every, now)
 		return newNextRun(at.Add(-every), at), true
+	case sch.RRule != "":
+		rule, err := ParseRRule(sch.RRule)
+		if err != nil {
+			return NextRun{}, false
+		}
+		loc, ok := loadZone(tz, zones)
+		if !ok {
+			return NextRun{}, false
+		}
+		at, ok := rule.Next(now, loc)
+		if !ok {
+			return NextRun{}, false
+		}
+		start, ok := rule.Prev(at, loc)
+		if !ok {
+			start = at // the first occurrence: nothing before it
+		}
+		return newNextRun(start, at), true
 	}
 	return NextRun{}, false
 }
@@ -481,7 +502,8 @@ const cronHorizon = 30
 
 // Next is the first tick strictly after after. As in Prefect, the expression is evaluated on
 // loc's wall clock: across a daylight-saving change a daily 06:00 stays at 06:00 local, an
-// hour that repeats is not run twice, and a wall time that does not exist moves forward.
+// hour that repeats is run once (its first pass), and a wall time that does not exist is
+// read with the offset after the change (see instantOf).
 func (c *Cron) Next(after time.Time, loc *time.Location) (time.Time, bool) {
 	w := wallClock(after, loc)
 	limit := w.AddDate(cronHorizon, 0, 0)
@@ -490,10 +512,10 @@ func (c *Cron) Next(after time.Time, loc *time.Location) (time.Time, bool) {
 		if w, ok = c.nextWall(w, limit); !ok {
 			return time.Time{}, false
 		}
-		for _, t := range instantsOf(w, loc) {
-			if t.After(after) {
-				return t, true
-			}
+		// A wall time that means an instant already past (a gap read backwards, the
+		// first pass of a repeated hour) is not next: the search goes on.
+		if t := instantOf(w, loc); t.After(after) {
+			return t, true
 		}
 	}
 }
@@ -511,11 +533,8 @@ func (c *Cron) Prev(before time.Time, loc *time.Location) (time.Time, bool) {
 		if w, ok = c.prevWall(w, limit); !ok {
 			return time.Time{}, false
 		}
-		ts := instantsOf(w, loc)
-		for i := len(ts) - 1; i >= 0; i-- {
-			if ts[i].Before(before) {
-				return ts[i], true
-			}
+		if t := instantOf(w, loc); t.Before(before) {
+			return t, true
 		}
 	}
 }
@@ -527,27 +546,19 @@ func wallClock(t time.Time, loc *time.Location) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
 }
 
-// instantsOf lists, in order, the instants whose wall clock in loc reads w: one normally,
-// two in an hour that repeats, one moved forward by the change for a wall time it skips.
-func instantsOf(w time.Time, loc *time.Location) []time.Time {
-	var out []time.Time
+// instantOf is the instant a wall-clock time w means in loc, as Prefect (dateutil, pendulum)
+// reads it: in an hour that repeats, its first pass; in a gap, w with the offset in force
+// after the change (02:30 in a 02:00→03:00 gap is 01:30 before it).
+func instantOf(w time.Time, loc *time.Location) time.Time {
 	for _, probe := range []time.Time{w.Add(-24 * time.Hour), w.Add(24 * time.Hour)} {
 		_, offset := probe.In(loc).Zone()
 		t := w.Add(-time.Duration(offset) * time.Second).In(loc)
-		if wallClock(t, loc).Equal(w) && (len(out) == 0 || !out[0].Equal(t)) {
-			out = append(out, t)
+		if wallClock(t, loc).Equal(w) {
+			return t // the offset before the change first: the earlier of two passes
 		}
 	}
-	if len(out) == 2 && out[1].Before(out[0]) {
-		out[0], out[1] = out[1], out[0]
-	}
-	if len(out) == 0 {
-		// Skipped by a change: read w with the offset in force before it, which lands the
-		// same distance past the change (02:30 in a 02:00→03:00 gap runs at 03:30).
-		_, before := w.Add(-24 * time.Hour).In(loc).Zone()
-		out = append(out, w.Add(-time.Duration(before)*time.Second).In(loc))
-	}
-	return out
+	_, after := w.Add(24 * time.Hour).In(loc).Zone()
+	return w.Add(-time.Duration(after) * time.Second).In(loc)
 }
 
 // nextWall is the first matching wall time strictly after w (a UTC-encoded wall clock).
@@ -842,4 +853,397 @@ func joinAnd(items []string) string {
 		return items[0]
 	}
 	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+// --- rrule ---
+
+// RRule is the part of RFC 5545 recurrence rules the gateway evaluates: one rule with FREQ
+// from YEARLY to MINUTELY, INTERVAL, COUNT, UNTIL, BYMONTH, BYMONTHDAY, BYDAY (weekdays
+// without an ordinal), BYHOUR, BYMINUTE, BYSECOND and WKST, with an optional DTSTART. Rules
+// beyond that (BYSETPOS, BYWEEKNO, BYYEARDAY, "1MO", RDATE, EXDATE, several rules) do not
+// parse, and their DAGs report no next run rather than a wrong one.
+//
+// As in Prefect, DTSTART (default 2020-01-01 00:00) and UNTIL are wall-clock times in the
+// schedule's time zone, whatever zone the rule text names.
+type RRule struct {
+	freq     rruleFreq
+	interval int
+	count    int        // 0: no limit
+	until    *time.Time // wall clock
+	dtstart  time.Time  // wall clock
+	wkst     time.Weekday
+
+	months, monthDays, weekdays, hours, minutes, seconds []int
+}
+
+type rruleFreq int
+
+const (
+	freqYearly rruleFreq = iota
+	freqMonthly
+	freqWeekly
+	freqDaily
+	freqHourly
+	freqMinutely
+)
+
+var rruleFreqs = map[string]rruleFreq{"YEARLY": freqYearly, "MONTHLY": freqMonthly, "WEEKLY": freqWeekly,
+	"DAILY": freqDaily, "HOURLY": freqHourly, "MINUTELY": freqMinutely}
+
+var rruleWeekdays = map[string]time.Weekday{"MO": time.Monday, "TU": time.Tuesday, "WE": time.Wednesday,
+	"TH": time.Thursday, "FR": time.Friday, "SA": time.Saturday, "SU": time.Sunday}
+
+// ParseRRule reads an rrule string as Prefect stores it.
+func ParseRRule(text string) (*RRule, error) {
+	r := &RRule{interval: 1, wkst: time.Monday, dtstart: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rules := 0
+	for _, line := range strings.Fields(strings.ToUpper(text)) {
+		switch {
+		case strings.HasPrefix(line, "DTSTART"):
+			_, value, ok := strings.Cut(line, ":")
+			if !ok {
+				return nil, fmt.Errorf("rrule: bad DTSTART %q", line)
+			}
+			t, err := parseRRuleTime(value)
+			if err != nil {
+				return nil, err
+			}
+			r.dtstart = t
+		case strings.HasPrefix(line, "RRULE:"), strings.HasPrefix(line, "FREQ="):
+			rules++
+			if err := r.parseRule(strings.TrimPrefix(line, "RRULE:")); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("rrule: %q is not supported", line)
+		}
+	}
+	if rules != 1 {
+		return nil, fmt.Errorf("rrule: want exactly one rule, got %d", rules)
+	}
+	r.applyDefaults()
+	return r, nil
+}
+
+func (r *RRule) parseRule(rule string) error {
+	hasFreq := false
+	for _, part := range strings.Split(rule, ";") {
+		if part == "" {
+			continue
+		}
+		key, value, ok := strings.Cut(part, "=")
+		if !ok {
+			return fmt.Errorf("rrule: bad part %q", part)
+		}
+		var err error
+		switch key {
+		case "FREQ":
+			f, ok := rruleFreqs[value]
+			if !ok {
+				return fmt.Errorf("rrule: FREQ=%s is not supported", value)
+			}
+			r.freq, hasFreq = f, true
+		case "INTERVAL":
+			r.interval, err = strconv.Atoi(value)
+			if err == nil && r.interval < 1 {
+				err = fmt.Errorf("INTERVAL must be positive")
+			}
+		case "COUNT":
+			r.count, err = strconv.Atoi(value)
+			if err == nil && (r.count < 1 || r.count > maxRRuleCount) {
+				err = fmt.Errorf("COUNT must be between 1 and %d", maxRRuleCount)
+			}
+		case "UNTIL":
+			var t time.Time
+			if t, err = parseRRuleTime(value); err == nil {
+				r.until = &t
+			}
+		case "WKST":
+			wd, ok := rruleWeekdays[value]
+			if !ok {
+				err = fmt.Errorf("bad WKST")
+			}
+			r.wkst = wd
+		case "BYDAY":
+			for _, v := range strings.Split(value, ",") {
+				wd, ok := rruleWeekdays[v]
+				if !ok {
+					return fmt.Errorf("rrule: BYDAY=%s is not supported", v)
+				}
+				r.weekdays = append(r.weekdays, int(wd))
+			}
+		case "BYMONTH":
+			r.months, err = rruleInts(value, 1, 12, false)
+		case "BYMONTHDAY":
+			r.monthDays, err = rruleInts(value, 1, 31, true)
+		case "BYHOUR":
+			r.hours, err = rruleInts(value, 0, 23, false)
+		case "BYMINUTE":
+			r.minutes, err = rruleInts(value, 0, 59, false)
+		case "BYSECOND":
+			r.seconds, err = rruleInts(value, 0, 59, false)
+		default:
+			return fmt.Errorf("rrule: %s is not supported", key)
+		}
+		if err != nil {
+			return fmt.Errorf("rrule: %s=%s: %w", key, value, err)
+		}
+	}
+	if !hasFreq {
+		return fmt.Errorf("rrule: no FREQ")
+	}
+	return nil
+}
+
+func rruleInts(value string, lo, hi int, negative bool) ([]int, error) {
+	var out []int
+	for _, v := range strings.Split(value, ",") {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, err
+		}
+		abs := n
+		if negative && n < 0 {
+			abs = -n
+		}
+		if abs < lo || abs > hi {
+			return nil, fmt.Errorf("%d is out of range", n)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func parseRRuleTime(v string) (time.Time, error) {
+	v = strings.TrimSuffix(v, "Z")
+	for _, layout := range []string{"20060102T150405", "20060102"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("rrule: bad date-time %q", v)
+}
+
+// applyDefaults fills the finer fields from DTSTART, as RFC 5545 (and dateutil) do.
+func (r *RRule) applyDefaults() {
+	ds := r.dtstart
+	if len(r.monthDays) == 0 && len(r.weekdays) == 0 {
+		switch r.freq {
+		case freqYearly:
+			if len(r.months) == 0 {
+				r.months = []int{int(ds.Month())}
+			}
+			r.monthDays = []int{ds.Day()}
+		case freqMonthly:
+			r.monthDays = []int{ds.Day()}
+		case freqWeekly:
+			r.weekdays = []int{int(ds.Weekday())}
+		}
+	}
+	if len(r.hours) == 0 && r.freq < freqHourly {
+		r.hours = []int{ds.Hour()}
+	}
+	if len(r.minutes) == 0 && r.freq < freqMinutely {
+		r.minutes = []int{ds.Minute()}
+	}
+	if len(r.seconds) == 0 {
+		r.seconds = []int{ds.Second()}
+	}
+}
+
+func intIn(list []int, v int) bool {
+	if len(list) == 0 {
+		return true
+	}
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// civilDays counts days since 0001-01-01 for a wall-clock date.
+func civilDays(t time.Time) int {
+	return int(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC).Unix()/86400) + 719162
+}
+
+// dayMatches checks a wall date against the date parts of the rule and, for rules whose
+// period is a day or longer, the INTERVAL.
+func (r *RRule) dayMatches(d time.Time) bool {
+	if !intIn(r.months, int(d.Month())) || !intIn(r.weekdays, int(d.Weekday())) {
+		return false
+	}
+	if len(r.monthDays) > 0 {
+		last := time.Date(d.Year(), d.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day()
+		hit := false
+		for _, md := range r.monthDays {
+			if md == d.Day() || (md < 0 && last+1+md == d.Day()) {
+				hit = true
+			}
+		}
+		if !hit {
+			return false
+		}
+	}
+	ds := r.dtstart
+	var period int
+	switch r.freq {
+	case freqYearly:
+		period = d.Year() - ds.Year()
+	case freqMonthly:
+		period = (d.Year()-ds.Year())*12 + int(d.Month()) - int(ds.Month())
+	case freqWeekly:
+		startOfWeek := func(t time.Time) int { return civilDays(t) - (int(t.Weekday())-int(r.wkst)+7)%7 }
+		period = (startOfWeek(d) - startOfWeek(ds)) / 7
+	case freqDaily:
+		period = civilDays(d) - civilDays(ds)
+	default:
+		return true // hourly and minutely: checked per time of day
+	}
+	return period >= 0 && period%r.interval == 0
+}
+
+// times lists the wall times of day d that the rule allows, in order.
+func (r *RRule) times(d time.Time) []time.Time {
+	hours, minutes := r.hours, r.minutes
+	if len(hours) == 0 {
+		hours = seq(0, 23)
+	}
+	if len(minutes) == 0 {
+		minutes = seq(0, 59)
+	}
+	var out []time.Time
+	for _, h := range sortedInts(hours) {
+		for _, m := range sortedInts(minutes) {
+			for _, s := range sortedInts(r.seconds) {
+				t := time.Date(d.Year(), d.Month(), d.Day(), h, m, s, 0, time.UTC)
+				if r.freq >= freqHourly {
+					ds := r.dtstart
+					idx := (civilDays(t)-civilDays(ds))*24 + t.Hour() - ds.Hour()
+					if r.freq == freqMinutely {
+						idx = idx*60 + t.Minute() - ds.Minute()
+					}
+					if idx < 0 || idx%r.interval != 0 {
+						continue
+					}
+				}
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+func seq(a, b int) []int {
+	out := make([]int, 0, b-a+1)
+	for v := a; v <= b; v++ {
+		out = append(out, v)
+	}
+	return out
+}
+
+func sortedInts(v []int) []int {
+	out := slices.Clone(v)
+	slices.Sort(out)
+	return out
+}
+
+// maxRRuleCount bounds COUNT: counting occurrences from DTSTART is a walk that long.
+const maxRRuleCount = 100000
+
+// rruleHorizonDays bounds a search (a Feb 29 rule every 4 years still fits).
+const rruleHorizonDays = 366 * 30
+
+// occurrences walks the rule's wall times day by day from DTSTART's day or from, whichever
+// is later (from COUNT's start when the rule counts), calling yield until it returns false.
+func (r *RRule) occurrences(from time.Time, yield func(w time.Time) bool) {
+	day := time.Date(r.dtstart.Year(), r.dtstart.Month(), r.dtstart.Day(), 0, 0, 0, 0, time.UTC)
+	if r.count == 0 && from.After(day) {
+		day = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	}
+	n := 0
+	for i := 0; i < rruleHorizonDays; i++ {
+		if r.dayMatches(day) {
+			for _, w := range r.times(day) {
+				if w.Before(r.dtstart) {
+					continue
+				}
+				if r.until != nil && w.After(*r.until) {
+					return
+				}
+				n++
+				if r.count > 0 && n > r.count {
+					return
+				}
+				if !yield(w) {
+					return
+				}
+			}
+		} else if r.until != nil && day.After(*r.until) {
+			return
+		}
+		day = day.AddDate(0, 0, 1)
+	}
+}
+
+// Next is the first occurrence strictly after after, in loc.
+func (r *RRule) Next(after time.Time, loc *time.Location) (time.Time, bool) {
+	var found time.Time
+	r.occurrences(wallClock(after, loc).AddDate(0, 0, -1), func(w time.Time) bool {
+		if t := instantOf(w, loc); t.After(after) {
+			found = t
+			return false
+		}
+		return true
+	})
+	return found, !found.IsZero()
+}
+
+// Prev is the last occurrence strictly before before.
+func (r *RRule) Prev(before time.Time, loc *time.Location) (time.Time, bool) {
+	if r.count > 0 {
+		// Which occurrences exist depends on counting from DTSTART.
+		var last time.Time
+		r.occurrences(r.dtstart, func(w time.Time) bool {
+			t := instantOf(w, loc)
+			if !t.Before(before) {
+				return false
+			}
+			last = t
+			return true
+		})
+		return last, !last.IsZero()
+	}
+	// As dateutil does: the occurrence that precedes, in wall-clock order, the first one
+	// that is not before before (a wall time read across a daylight-saving change can mean
+	// an instant out of that order).
+	var stop time.Time
+	r.occurrences(wallClock(before, loc).AddDate(0, 0, -1), func(w time.Time) bool {
+		if !instantOf(w, loc).Before(before) {
+			stop = w
+			return false
+		}
+		return true
+	})
+	if stop.IsZero() {
+		stop = wallClock(before, loc).AddDate(0, 0, 1) // the rule ended before before
+	}
+	day := time.Date(stop.Year(), stop.Month(), stop.Day(), 0, 0, 0, 0, time.UTC)
+	first := time.Date(r.dtstart.Year(), r.dtstart.Month(), r.dtstart.Day(), 0, 0, 0, 0, time.UTC)
+	for i := 0; i < rruleHorizonDays && !day.Before(first); i++ {
+		if r.dayMatches(day) {
+			ts := r.times(day)
+			for j := len(ts) - 1; j >= 0; j-- {
+				if !ts[j].Before(stop) || ts[j].Before(r.dtstart) || (r.until != nil && ts[j].After(*r.until)) {
+					continue
+				}
+				if t := instantOf(ts[j], loc); t.Before(before) {
+					return t, true
+				}
+			}
+		}
+		day = day.AddDate(0, 0, -1)
+	}
+	return time.Time{}, false
 }

@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"airflow-prefect-gateway/prefect/wire"
 )
 
 type cronVector struct {
@@ -75,15 +77,21 @@ func TestCronDaylightSavingEdges(t *testing.T) {
 		at         string
 		next, prev string
 	}{
-		// 2024-03-31 02:00 CET → 03:00 CEST: 02:30 does not exist and runs at 03:30.
-		{"gap moves forward", "30 2 * * *", berlin, "2024-03-31T00:10:00Z", "2024-03-31T01:30:00Z", "2024-03-30T01:30:00Z"},
+		// 2024-03-31 02:00 CET → 03:00 CEST: 02:30 does not exist; Prefect reads it with the
+		// summer offset, 00:30Z (01:30 CET).
+		{"gap read with the offset after the change", "30 2 * * *", berlin, "2024-03-31T00:10:00Z", "2024-03-31T00:30:00Z", "2024-03-30T01:30:00Z"},
+		// ...which is already past from 00:40Z: the next day's.
+		// (Looking back, the wall clock orders ticks: 02:30 comes after 01:40.)
+		{"gap read backwards into the past", "30 2 * * *", berlin, "2024-03-31T00:40:00Z", "2024-04-01T00:30:00Z", "2024-03-30T01:30:00Z"},
 		// Prefect answers a time before the start here (see gen_cron_vectors.py).
 		{"gap at the top of the hour", "0 * * * *", berlin, "2024-03-31T00:30:00Z", "2024-03-31T01:00:00Z", "2024-03-31T00:00:00Z"},
 		// 2024-10-27 03:00 CEST → 02:00 CET: 02:30 happens twice, once is enough...
 		{"repeated hour runs once", "30 2 * * *", berlin, "2024-10-27T00:10:00Z", "2024-10-27T00:30:00Z", "2024-10-26T00:30:00Z"},
-		// ...unless the start is already inside the second 02:xx. Looking back, the wall clock
-		// is what counts, as in Prefect: the first 02:45 of that night is not "before" 02:10.
-		{"second pass of the repeated hour", "45 2 * * *", berlin, "2024-10-27T01:10:00Z", "2024-10-27T01:45:00Z", "2024-10-26T00:45:00Z"},
+		// From inside the second 02:xx, that night's 02:45 (its first pass) is past, as
+		// Prefect's wall-clock arithmetic sees it: the next one is the day after. Looking
+		// back, the wall clock counts too: 02:45 is not "before" 02:10.
+		{"second pass of the repeated hour", "45 2 * * *", berlin, "2024-10-27T01:10:00Z", "2024-10-28T01:45:00Z", "2024-10-26T00:45:00Z"},
+		{"hourly skips the repeated hour", "0 * * * *", berlin, "2024-10-27T00:30:00Z", "2024-10-27T02:00:00Z", "2024-10-27T00:00:00Z"},
 		{"daily keeps local time across the change", "0 6 * * *", newYork, "2024-03-09T12:00:00Z", "2024-03-10T10:00:00Z", "2024-03-09T11:00:00Z"},
 		{"half-hour offset", "0 * * * *", kolkata, "2024-01-01T00:10:00Z", "2024-01-01T00:30:00Z", "2023-12-31T23:30:00Z"},
 		{"six fields: seconds last", "0 0 * * * 30", time.UTC, "2024-01-01T00:00:00Z", "2024-01-01T00:00:30Z", "2023-12-31T00:00:30Z"},
@@ -219,5 +227,106 @@ func TestCronDescribe(t *testing.T) {
 		if got := c.Describe(); got != want {
 			t.Errorf("Describe(%q) = %q; want %q", expr, got, want)
 		}
+	}
+}
+
+// TestRRuleMatchesPrefect checks Next and Prev against vectors computed by Prefect's own
+// RRuleSchedule and dateutil (testdata/dags/rrule_vectors.json).
+func TestRRuleMatchesPrefect(t *testing.T) {
+	raw, err := os.ReadFile("../testdata/dags/rrule_vectors.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Vectors []struct {
+			Rule string  `json:"rule"`
+			TZ   string  `json:"tz"`
+			At   string  `json:"at"`
+			Next *string `json:"next"`
+			Prev *string `json:"prev"`
+		} `json:"vectors"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	if len(file.Vectors) < 100 {
+		t.Fatalf("only %d vectors", len(file.Vectors))
+	}
+	for _, v := range file.Vectors {
+		r, err := ParseRRule(v.Rule)
+		if err != nil {
+			t.Errorf("ParseRRule(%q): %v", v.Rule, err)
+			continue
+		}
+		loc, err := time.LoadLocation(v.TZ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := dagMustTime(t, v.At)
+		check := func(what string, got time.Time, ok bool, want *string) {
+			switch {
+			case want == nil && ok:
+				t.Errorf("%q in %s: %s(%s) = %s; Prefect has none", v.Rule, v.TZ, what, v.At, got.UTC().Format(time.RFC3339))
+			case want != nil && (!ok || !got.Equal(dagMustTime(t, *want))):
+				t.Errorf("%q in %s: %s(%s) = %s, %v; Prefect says %s", v.Rule, v.TZ, what, v.At, got.UTC().Format(time.RFC3339), ok, *want)
+			}
+		}
+		next, ok := r.Next(at, loc)
+		check("Next", next, ok, v.Next)
+		prev, ok := r.Prev(at, loc)
+		check("Prev", prev, ok, v.Prev)
+	}
+}
+
+func TestParseRRuleRejects(t *testing.T) {
+	for _, rule := range []string{"", "FREQ=SECONDLY", "FREQ=MONTHLY;BYDAY=1MO", "FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO",
+		"FREQ=YEARLY;BYWEEKNO=20", "FREQ=DAILY\nEXDATE:20240101T000000", "FREQ=DAILY\nRRULE:FREQ=WEEKLY",
+		"FREQ=DAILY;INTERVAL=0", "FREQ=DAILY;BYHOUR=24", "FREQ=DAILY;COUNT=1000000", "INTERVAL=2", "DTSTART:2024\nFREQ=DAILY"} {
+		if _, err := ParseRRule(rule); err == nil {
+			t.Errorf("ParseRRule(%q) accepted", rule)
+		}
+	}
+}
+
+func FuzzParseRRule(f *testing.F) {
+	for _, s := range []string{"FREQ=DAILY;BYHOUR=9", "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,SA", "FREQ=MONTHLY;BYMONTHDAY=-1",
+		"DTSTART:20240105T071500\nRRULE:FREQ=MINUTELY;INTERVAL=45;COUNT=30", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29"} {
+		f.Add(s, int64(1714558830))
+	}
+	f.Fuzz(func(t *testing.T, text string, unix int64) {
+		r, err := ParseRRule(text)
+		if err != nil || unix < 946684800 || unix > 4102444800 { // 2000..2100
+			return
+		}
+		at := time.Unix(unix, 0).UTC()
+		next, ok := r.Next(at, time.UTC)
+		if !ok {
+			return
+		}
+		if !next.After(at) {
+			t.Fatalf("%q: Next(%s) = %s is not after it", text, at, next)
+		}
+		prev, ok := r.Prev(next, time.UTC)
+		if ok && (!prev.Before(next) || prev.After(at)) {
+			t.Fatalf("%q: Prev(Next(%s) = %s) = %s", text, at, next, prev)
+		}
+		if ok {
+			if again, ok := r.Next(prev, time.UTC); !ok || !again.Equal(next) {
+				t.Fatalf("%q: Next(Prev(%s)) = %s; want %s", text, next, again, next)
+			}
+		}
+	})
+}
+
+func BenchmarkSummarizeSchedules(b *testing.B) {
+	every := 3600.0
+	schedules := []wire.DeploymentSchedule{
+		{Schedule: wire.Schedule{Cron: "*/15 9-17 * * mon-fri", Timezone: dagRef("Europe/Berlin")}},
+		{Schedule: wire.Schedule{Interval: &every}},
+		{Schedule: wire.Schedule{RRule: "FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9"}},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		SummarizeSchedules(schedules, dagNow, dagZones)
 	}
 }
