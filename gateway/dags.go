@@ -25,7 +25,7 @@ import (
 // Prefect calls per request, on a warm cache (flow names cached forever, dag_id → deployment
 // for the resolver's TTL):
 //
-//	GET   /dags                  1 (deployments/filter; +1 count and 1 per further 200 deployments)
+//	GET   /dags                  1 (deployments/filter; 1 more per further 199 deployments)
 //	GET   /dags/{dag_id}         1 (the deployment, read fresh by id)
 //	GET   /dags/{dag_id}/details 1
 //	PATCH /dags/{dag_id}         2 (pause or resume, and the fresh read, concurrently)
@@ -38,7 +38,8 @@ import (
 // the filters Prefect can apply exactly (paused, tags), one call per 200, and sorts, filters
 // and pages in the gateway. That buys an exact total_entries and a stable order, so a client
 // paging by offset sees each DAG once, at the price of reading all matching deployments for
-// every page: one call up to 200 deployments, ⌈n/200⌉+1 beyond.
+// every page: one call up to 199 deployments, one more per 199 beyond (pages overlap by a
+// row, see prefect.Client.FilterAllDeployments).
 
 // registerDAGRoutes wires /dags.
 func (s *Server) registerDAGRoutes(g *echo.Group) {

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 
-	"golang.org/x/sync/errgroup"
-
 	"airflow-prefect-gateway/prefect/wire"
 )
 
@@ -270,63 +268,41 @@ func (c *Client) FilterLogs(ctx context.Context, q LogQuery) ([]wire.Log, error)
 	return out, err
 }
 
-// FilterAllDeployments reads every deployment matching filter (nil: all), 200 per call.
-// Pages are read newest first (CREATED_DESC): creation times are unique in practice, unlike
-// names, which many flows share ("prod"), so offsets stay stable; and a deployment created
-// while the pages are read shifts later pages by one, which repeats a row (dropped here by
-// id) instead of skipping one. When the first page is full, the count is asked for and the
-// remaining pages are read concurrently (at most 4 at a time); reading continues until a
-// page comes back short, in case deployments were added meanwhile.
+// FilterAllDeployments reads every deployment matching filter (nil: all), one page of 200
+// after the other, newest first (CREATED_DESC). Creation times are unique in practice,
+// unlike names, which many flows share ("prod"), so the order is stable. A deployment created
+// meanwhile lands on the first page and pushes the rest down: a row is read twice (and kept
+// once), none is missed. One deleted meanwhile pulls the rest up, which could hide a row: the
+// pages overlap by one row, and when a page does not start with a row already seen, rows
+// moved up and the read starts over (three times at most, then the union is returned).
 func (c *Client) FilterAllDeployments(ctx context.Context, filter *wire.DeploymentFilter) ([]wire.Deployment, error) {
-	page := func(ctx context.Context, offset int) ([]wire.Deployment, error) {
-		limit := MaxLimit
-		deps, err := c.FilterDeployments(ctx, wire.Query{Deployments: filter, Sort: "CREATED_DESC", Limit: &limit, Offset: offset})
-		if err != nil {
-			return nil, fmt.Errorf("list deployments from %d: %w", offset, err)
-		}
-		return deps, nil
-	}
-	first, err := page(ctx, 0)
-	if err != nil || len(first) < MaxLimit {
-		return first, err
-	}
-	total, err := c.CountDeployments(ctx, wire.Query{Deployments: filter})
-	if err != nil {
-		return nil, fmt.Errorf("count deployments: %w", err)
-	}
-	pages := [][]wire.Deployment{first}
-	if rest := (total - 1) / MaxLimit; rest > 0 {
-		more := make([][]wire.Deployment, rest)
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(4)
-		for i := range more {
-			g.Go(func() error {
-				var err error
-				more[i], err = page(gctx, (i+1)*MaxLimit)
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		pages = append(pages, more...)
-	}
-	for offset := len(pages) * MaxLimit; len(pages[len(pages)-1]) == MaxLimit; offset += MaxLimit {
-		next, err := page(ctx, offset)
-		if err != nil {
-			return nil, err
-		}
-		pages = append(pages, next)
-	}
-	seen := make(map[string]bool, total)
+	const stride = MaxLimit - 1
 	var all []wire.Deployment
-	for _, p := range pages {
-		for _, d := range p {
-			if !seen[d.ID] {
-				seen[d.ID] = true
-				all = append(all, d)
+	seen := map[string]bool{}
+	for attempt := 1; ; attempt++ {
+		moved := false
+		for offset := 0; ; offset += stride {
+			limit := MaxLimit
+			deps, err := c.FilterDeployments(ctx, wire.Query{Deployments: filter, Sort: "CREATED_DESC", Limit: &limit, Offset: offset})
+			if err != nil {
+				return nil, fmt.Errorf("list deployments from %d: %w", offset, err)
+			}
+			if offset > 0 && len(deps) > 0 && !seen[deps[0].ID] {
+				moved = true
+			}
+			for _, d := range deps {
+				if !seen[d.ID] {
+					seen[d.ID] = true
+					all = append(all, d)
+				}
+			}
+			if len(deps) < MaxLimit {
+				break
 			}
 		}
+		if !moved || attempt == 3 {
+			return all, nil
+		}
+		all, seen = nil, map[string]bool{}
 	}
-	return all, nil
 }
