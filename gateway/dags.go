@@ -35,7 +35,7 @@ import (
 // Listing order. Airflow orders by dag_id, and a dag_id is an alias or "<flow>.<deployment>",
 // an order Prefect cannot sort by (it sorts deployments by their own name) nor filter by
 // (dag_id_pattern must match aliases too). So a listing reads every deployment that passes
-// the filters Prefect can apply exactly (paused, tags), one call per 200, and sorts, filters
+// the filters Prefect can apply exactly (paused, tags), 200 per call, and sorts, filters
 // and pages in the gateway. That buys an exact total_entries and a stable order, so a client
 // paging by offset sees each DAG once, at the price of reading all matching deployments for
 // every page: one call up to 199 deployments, one more per 199 beyond (pages overlap by a
