@@ -11,6 +11,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	// Schedules name IANA time zones; embed the database so that images without one
+	// (distroless, scratch) still compute next_dagrun for them.
+	_ "time/tzdata"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
