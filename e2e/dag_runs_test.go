@@ -513,17 +513,9 @@ func seedRun(ctx context.Context, deploymentID, name string, at time.Time) (wire
 	return run, nil
 }
 
-// setRunState moves a flow run as a worker would (seed.SetState), sending it again while
-// Prefect answers 503: SQLite was busy and the transaction was rolled back, so nothing was
-// written. Other refusals fail at once.
+// setRunState moves a flow run as a worker would (seed.SetState retries while SQLite is busy).
 func setRunState(ctx context.Context, runID string, st wire.StateType) (wire.OrchestrationResult, error) {
-	for attempt := 1; ; attempt++ {
-		res, err := seed.SetState(ctx, runID, st)
-		if err == nil || prefect.KindOf(err) != prefect.KindUnavailable || attempt == 5 {
-			return res, err
-		}
-		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
-	}
+	return seed.SetState(ctx, runID, st)
 }
 
 // prefectIDOrder is the deployment's runs in ascending flow-run id, from Prefect directly.

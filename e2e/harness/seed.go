@@ -45,9 +45,10 @@ func (s *Seeder) Deployment(ctx context.Context, flow, name string, extra map[st
 }
 
 // FlowRun creates a run of the deployment directly in Prefect (as Prefect's UI or scheduler
-// would), scheduled at `at` (now when zero).
+// would), scheduled at `at` (now when zero). It carries an idempotency key so that the client
+// may send it again while a busy SQLite answers 503.
 func (s *Seeder) FlowRun(ctx context.Context, deploymentID, name string, at time.Time, params map[string]any) (wire.FlowRun, error) {
-	body := wire.FlowRunCreate{Name: name, Parameters: params}
+	body := wire.FlowRunCreate{Name: name, Parameters: params, IdempotencyKey: "seed:" + deploymentID + ":" + name}
 	if !at.IsZero() {
 		at = at.UTC()
 		body.State = &wire.StateCreate{Type: wire.Scheduled, StateDetails: &wire.StateDetails{ScheduledTime: &at}}
@@ -62,7 +63,17 @@ func (s *Seeder) FlowRun(ctx context.Context, deploymentID, name string, at time
 // SetState moves a flow run to a state type, without force, and fails unless Prefect
 // accepted it (a REJECT that wrote a substitute state is returned as such, no error).
 func (s *Seeder) SetState(ctx context.Context, runID string, t wire.StateType) (wire.OrchestrationResult, error) {
-	res, err := s.C.SetFlowRunState(ctx, runID, wire.StateCreate{Type: t}, false)
+	var res wire.OrchestrationResult
+	var err error
+	// A 503 from Prefect on SQLite means the database was busy and the transaction was
+	// rolled back: nothing was written, so sending it again is safe.
+	for attempt := 1; ; attempt++ {
+		res, err = s.C.SetFlowRunState(ctx, runID, wire.StateCreate{Type: t}, false)
+		if prefect.KindOf(err) != prefect.KindUnavailable || attempt == 6 {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+	}
 	if err != nil {
 		return res, fmt.Errorf("set state %s on %s: %w", t, runID, err)
 	}
