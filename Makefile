@@ -37,6 +37,17 @@ unit:
 e2e: venv
 	$(GO) test -count=1 -timeout 30m -v ./e2e/ 2>&1 | grep -v -E '^=== (RUN|PAUSE|CONT)'
 
+# Every Go fuzz target for FUZZTIME each (default 10s), then schemathesis (pinned, its own
+# venv) against the gateway's spec with a real Prefect behind it. Not part of `make test`;
+# the fuzz targets' seed corpora run as ordinary tests there.
+fuzz:
+	@scripts/fuzz.sh
+
+# go test -bench (translation, hot handlers), then one load-generator run: gateway vs a bare
+# reverse proxy on a stub Prefect, and gateway vs direct calls on a real Prefect server.
+bench:
+	@scripts/bench.sh
+
 clean:
 	rm -rf bin .run
 

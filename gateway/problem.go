@@ -96,7 +96,11 @@ func defaultTitle(status int) string {
 	case http.StatusNotAcceptable:
 		return "Not Acceptable"
 	}
-	return http.StatusText(status)
+	if text := http.StatusText(status); text != "" {
+		return text
+	}
+	// A problem always has a title (Airflow's Error schema requires one).
+	return "Error"
 }
 
 func typeFragment(status int) string {

@@ -135,11 +135,13 @@ type Options struct {
 	// of overrunning Prefect (a SQLite-backed server answers 503 "database is locked" to
 	// concurrent writes). Default 32; negative means no bound.
 	MaxConcurrentCalls int
-	// MaxConcurrentWrites further bounds the calls in flight that write (creates, state
-	// changes, updates, deletes; reads, filters and counts do not count). Prefect's SQLite
-	// backend serialises writes, and concurrent ones only turn into 503s; measured on the
-	// pinned server, two at a time lose none. Default 2; raise it for a PostgreSQL-backed
-	// server or Prefect Cloud; negative means no bound.
+	// MaxConcurrentWrites is the ceiling of the adaptive bound on calls in flight that write
+	// (creates, state changes, updates, deletes; reads, filters and counts do not count).
+	// The bound starts at 4, halves whenever Prefect answers a write with overload (503, a
+	// reset connection, 429) and grows back by one per bound's worth of clean answers:
+	// Prefect's SQLite backend serialises writes and answers concurrent ones with 503
+	// "database is locked", while PostgreSQL or Prefect Cloud take many. Default 32;
+	// negative means no bound at all.
 	MaxConcurrentWrites int
 	Transport           http.RoundTripper
 	Observer            Observer
@@ -158,8 +160,10 @@ type Client struct {
 	agent    string
 
 	timeout time.Duration
-	// slots holds one token per call in flight, writeSlots one per write (nil: unbounded).
-	slots, writeSlots chan struct{}
+	// slots holds one token per call in flight (nil: unbounded); writes also need one of
+	// writeSlots (nil: unbounded).
+	slots      chan struct{}
+	writeSlots *adaptiveLimit
 
 	csrfMu     sync.Mutex
 	csrf       csrfState
@@ -197,7 +201,13 @@ func New(opts Options) (*Client, error) {
 		opts.MaxRetryAfter = 5 * time.Second
 	}
 	slots := semaphore(opts.MaxConcurrentCalls, 32)
-	writeSlots := semaphore(opts.MaxConcurrentWrites, 2)
+	var writeSlots *adaptiveLimit
+	switch {
+	case opts.MaxConcurrentWrites == 0:
+		writeSlots = newAdaptiveLimit(4, 32)
+	case opts.MaxConcurrentWrites > 0:
+		writeSlots = newAdaptiveLimit(4, opts.MaxConcurrentWrites)
+	}
 	transport := opts.Transport
 	if transport == nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
@@ -305,7 +315,7 @@ func (c *Client) do(ctx context.Context, cl call) (response, error) {
 	}
 }
 
-func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte) (response, error) {
+func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte) (_ response, attemptErr error) {
 	if counter, ok := ctx.Value(callCounterKey).(*CallCounter); ok {
 		counter.n.Add(1)
 	}
@@ -350,11 +360,11 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 	}
 
 	// Writes take their write slot first, so that queued writes never hold a general slot.
-	if cl.isWrite() {
-		if err := acquire(actx, c.writeSlots); err != nil {
+	if cl.isWrite() && c.writeSlots != nil {
+		if err := c.writeSlots.acquire(actx); err != nil {
 			return response{}, transportError(ctx, op, err)
 		}
-		defer release(c.writeSlots)
+		defer func() { c.writeSlots.release(overloaded(attemptErr)) }()
 	}
 	if err := acquire(actx, c.slots); err != nil {
 		return response{}, transportError(ctx, op, err)

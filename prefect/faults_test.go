@@ -605,3 +605,77 @@ func TestWhichCallsAreWrites(t *testing.T) {
 		}
 	}
 }
+
+// The write bound halves on overload and climbs back by one per bound's worth of clean
+// answers, within [1, ceiling].
+func TestAdaptiveWriteLimit(t *testing.T) {
+	l := newAdaptiveLimit(4, 8)
+	use := func(overload bool) {
+		if err := l.acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		l.release(overload)
+	}
+	steps := []struct {
+		overload bool
+		times    int
+		want     int
+	}{
+		{false, 3, 4}, {false, 1, 5}, {false, 5, 6}, {true, 1, 3}, {true, 1, 1}, {true, 1, 1},
+		{false, 1, 2}, {false, 2, 3}, {false, 100, 8},
+	}
+	for i, s := range steps {
+		for n := 0; n < s.times; n++ {
+			use(s.overload)
+		}
+		if got := l.current(); got != s.want {
+			t.Fatalf("step %d: bound %d, want %d", i, got, s.want)
+		}
+	}
+	// At the bound, one more waits until a slot frees or its context ends.
+	l = newAdaptiveLimit(1, 1)
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := l.acquire(ctx); err == nil {
+		t.Fatal("a second write got past a bound of 1")
+	}
+	go func() { time.Sleep(20 * time.Millisecond); l.release(false) }()
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatalf("the freed slot was not handed on: %v", err)
+	}
+}
+
+// A write refused with 503 shrinks the bound; clean writes let it grow again.
+func TestOverloadShrinksTheWriteBound(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) <= 2 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = io.WriteString(w, `{"exception_message":"Service Unavailable"}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ACCEPT","details":{},"state":null}`)
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxConcurrentWrites = 16 })
+	if got := c.writeSlots.current(); got != 4 {
+		t.Fatalf("initial bound %d, want 4", got)
+	}
+	for i := 0; i < 2; i++ {
+		_, _ = c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false)
+	}
+	if got := c.writeSlots.current(); got != 1 {
+		t.Fatalf("bound after two 503s %d, want 1", got)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := c.writeSlots.current(); got != 3 {
+		t.Fatalf("bound after three clean writes %d, want 3", got)
+	}
+}

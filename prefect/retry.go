@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -125,4 +126,77 @@ func (cl call) isWrite() bool {
 	}
 	return !strings.HasSuffix(cl.path, "/filter") && !strings.HasSuffix(cl.path, "/count") &&
 		!strings.HasSuffix(cl.path, "/paginate")
+}
+
+// adaptiveLimit bounds concurrent writes with additive increase, multiplicative decrease:
+// every write Prefect answers without overload raises the bound by one per bound's worth of
+// such answers, up to ceiling; a write refused for overload (503, a reset connection, 429)
+// halves it, down to 1. A SQLite-backed Prefect, which serialises writes, settles it low; a
+// PostgreSQL one or Prefect Cloud lets it climb.
+type adaptiveLimit struct {
+	mu        sync.Mutex
+	limit     int
+	ceiling   int
+	inFlight  int
+	successes int
+	changed   chan struct{} // closed and replaced whenever a slot may have freed up
+}
+
+func newAdaptiveLimit(start, ceiling int) *adaptiveLimit {
+	return &adaptiveLimit{limit: max(1, min(start, ceiling)), ceiling: max(1, ceiling), changed: make(chan struct{})}
+}
+
+// acquire waits for a slot, or gives up when ctx ends first.
+func (l *adaptiveLimit) acquire(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		if l.inFlight < l.limit {
+			l.inFlight++
+			l.mu.Unlock()
+			return nil
+		}
+		changed := l.changed
+		l.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// release frees a slot and adjusts the bound by how Prefect took the write.
+func (l *adaptiveLimit) release(overloaded bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.inFlight--
+	switch {
+	case overloaded:
+		l.limit = max(1, l.limit/2)
+		l.successes = 0
+	case l.limit < l.ceiling:
+		l.successes++
+		if l.successes >= l.limit {
+			l.limit++
+			l.successes = 0
+		}
+	}
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// current is the bound now, for tests.
+func (l *adaptiveLimit) current() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.limit
+}
+
+// overloaded tells whether a failed attempt says Prefect is taking too much at once.
+func overloaded(err error) bool {
+	switch KindOf(err) {
+	case KindUnavailable, KindRateLimited:
+		return true
+	}
+	return false
 }

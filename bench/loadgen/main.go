@@ -1,0 +1,452 @@
+// Command loadgen measures what the gateway costs. It only ever talks to 127.0.0.1, sends a
+// bounded number of requests for a bounded time, and stops by itself.
+//
+//	loadgen stub  -listen 127.0.0.1:0 [-runs 100]        a fast stub Prefect (bench/stubprefect)
+//	loadgen proxy -listen 127.0.0.1:0 -upstream URL      a bare httputil.ReverseProxy
+//	loadgen compare -gateway BIN [-prefect URL] [-c 64] [-duration 5s]
+//
+// compare starts the stub, the real gateway binary in front of it and the bare proxy in front
+// of it, drives both with the same load in the same run, and prints (a)/(b): the throughput
+// ratio, the latency the gateway adds at p50/p99, the gateway's peak RSS (VmHWM) and the
+// Prefect calls each Airflow operation cost. With -prefect (a real Prefect API root) it then
+// prints (c): list runs and trigger through the gateway against the equivalent direct calls.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"airflow-prefect-gateway/bench/stubprefect"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: loadgen stub|proxy|compare [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "stub":
+		err = serveStub(os.Args[2:])
+	case "proxy":
+		err = serveProxy(os.Args[2:])
+	case "compare":
+		err = compare(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+// loopbackListener refuses anything but a loopback address: load stays on this machine.
+func loopbackListener(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !net.ParseIP(host).IsLoopback() {
+		return nil, fmt.Errorf("listen address %q is not on the loopback interface", addr)
+	}
+	return net.Listen("tcp", addr)
+}
+
+func serveUntilSignal(ln net.Listener, h http.Handler) error {
+	fmt.Println("http://" + ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	go func() { <-ctx.Done(); _ = srv.Close() }()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func serveStub(args []string) error {
+	fs := flag.NewFlagSet("stub", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "loopback address")
+	runs := fs.Int("runs", 100, "runs of the stub's deployment")
+	_ = fs.Parse(args)
+	ln, err := loopbackListener(*listen)
+	if err != nil {
+		return err
+	}
+	return serveUntilSignal(ln, stubprefect.New(*runs))
+}
+
+func serveProxy(args []string) error {
+	fs := flag.NewFlagSet("proxy", flag.ExitOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "loopback address")
+	upstream := fs.String("upstream", "", "URL to forward to")
+	_ = fs.Parse(args)
+	u, err := url.Parse(*upstream)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("-upstream %q is not a URL", *upstream)
+	}
+	ln, err := loopbackListener(*listen)
+	if err != nil {
+		return err
+	}
+	p := httputil.NewSingleHostReverseProxy(u)
+	// The same connection pool sizing as the gateway's Prefect client, so that only the
+	// work in between differs.
+	p.Transport = &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 128, IdleConnTimeout: 4 * time.Second}
+	return serveUntilSignal(ln, p)
+}
+
+// --- the load itself ---
+
+// request is one operation's HTTP request; seq makes each one unique where needed.
+type request func(seq int64) (method, url string, body []byte)
+
+type result struct {
+	requests  int64
+	errors    int64
+	statuses  map[int]int64
+	latencies []time.Duration
+	elapsed   time.Duration
+}
+
+func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
+
+func (r result) quantile(q float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[min(len(r.latencies)-1, int(q*float64(len(r.latencies))))]
+}
+
+var seq atomic.Int64
+
+// action is one operation; it reports the status it ended with.
+type action func(seq int64) (status int, err error)
+
+// send turns a request into an action.
+func send(client *http.Client, req request) action {
+	return func(n int64) (int, error) {
+		method, target, body := req(n)
+		r, _ := http.NewRequest(method, target, bytes.NewReader(body))
+		if body != nil {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := client.Do(r)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+}
+
+// drive sends req from c workers until d passes or max requests were sent.
+func drive(client *http.Client, c int, d time.Duration, max int64, req request) result {
+	return driveAction(c, d, max, send(client, req))
+}
+
+// driveAction runs act from c workers until d passes or max operations were done.
+func driveAction(c int, d time.Duration, max int64, act action) result {
+	var sent atomic.Int64
+	var mu sync.Mutex
+	res := result{statuses: map[int]int64{}}
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 4096)
+			statuses := map[int]int64{}
+			var errs int64
+			for time.Now().Before(deadline) && sent.Add(1) <= max {
+				t0 := time.Now()
+				status, err := act(seq.Add(1))
+				if err != nil {
+					errs++
+					continue
+				}
+				local = append(local, time.Since(t0))
+				statuses[status]++
+			}
+			mu.Lock()
+			res.latencies = append(res.latencies, local...)
+			for k, v := range statuses {
+				res.statuses[k] += v
+			}
+			res.errors += errs
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	res.requests = int64(len(res.latencies))
+	sortDurations(res.latencies)
+	return res
+}
+
+func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
+
+func newClient(c int) *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: c * 2, MaxIdleConnsPerHost: c * 2, IdleConnTimeout: 30 * time.Second}}
+}
+
+// --- processes ---
+
+type proc struct {
+	cmd *exec.Cmd
+	url string
+}
+
+// startURLPrinter runs a command that prints its URL as its first line of output.
+func startURLPrinter(name string, args ...string) (*proc, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line := make([]byte, 0, 64)
+	buf := make([]byte, 1)
+	for {
+		if _, err := out.Read(buf); err != nil {
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("%s printed no URL: %w", name, err)
+		}
+		if buf[0] == '\n' {
+			break
+		}
+		line = append(line, buf[0])
+	}
+	return &proc{cmd: cmd, url: strings.TrimSpace(string(line))}, nil
+}
+
+func (p *proc) stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// startGateway runs the real binary (auth off: the bench measures the API path, not bcrypt)
+// and waits until it answers.
+func startGateway(bin, prefectURL string) (*proc, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--listen", addr, "--auth-mode", "none", "--prefect-api-url", prefectURL)
+	cmd.Env = append(os.Environ(), "GATEWAY_LOG_LEVEL=error")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, url: "http://" + addr}
+	for i := 0; i < 200; i++ {
+		if res, err := http.Get(p.url + "/api/v1/version"); err == nil {
+			res.Body.Close()
+			return p, nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	p.stop()
+	return nil, errors.New("the gateway did not start")
+}
+
+// peakRSS is a process's high-water resident set (VmHWM), in MiB.
+func peakRSS(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM")
+}
+
+// prefectCalls sums the gateway's airflow_prefect_gateway_prefect_calls_total.
+func prefectCalls(gatewayURL string) (float64, error) {
+	res, err := http.Get(gatewayURL + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var total float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "airflow_prefect_gateway_prefect_calls_total{") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			total += v
+		}
+	}
+	return total, nil
+}
+
+// --- compare ---
+
+type op struct {
+	name     string
+	gateway  request
+	baseline request // the equivalent Prefect call(s), sent through the bare proxy or directly
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
+
+func compare(args []string) error {
+	fs := flag.NewFlagSet("compare", flag.ExitOnError)
+	bin := fs.String("gateway", "bin/airflow-prefect-gateway", "gateway binary")
+	realPrefect := fs.String("prefect", "", "a real Prefect API root for part (c) (loopback only)")
+	conc := fs.Int("c", 64, "concurrent connections for (a)/(b)")
+	dur := fs.Duration("duration", 5*time.Second, "time per measurement")
+	max := fs.Int64("max", 300000, "most requests per measurement")
+	realConc := fs.Int("real-c", 4, "concurrent connections for (c)")
+	realDur := fs.Duration("real-duration", 8*time.Second, "time per measurement of (c)")
+	_ = fs.Parse(args)
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+
+	stub, err := startURLPrinter(self, "stub", "-listen", "127.0.0.1:0", "-runs", "100")
+	if err != nil {
+		return err
+	}
+	defer stub.stop()
+	proxy, err := startURLPrinter(self, "proxy", "-listen", "127.0.0.1:0", "-upstream", stub.url)
+	if err != nil {
+		return err
+	}
+	defer proxy.stop()
+	gw, err := startGateway(*bin, stub.url+"/api")
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+
+	dag := stubprefect.DAGID
+	runsPath := gw.url + "/api/v1/dags/" + dag + "/dagRuns"
+	getRunFilter := []byte(`{"flow_runs":{"name":{"any_":["scheduled__2024-05-05T04:00:00+00:00"]}},"deployments":{"id":{"any_":["` + stubprefect.DeploymentID + `"]}},"limit":2}`)
+	listFilter := []byte(`{"deployments":{"id":{"any_":["` + stubprefect.DeploymentID + `"]}},"sort":"ID_DESC","limit":25}`)
+	ops := []op{
+		{"get DAG run",
+			func(int64) (string, string, []byte) {
+				return "GET", runsPath + "/scheduled__2024-05-05T04:00:00+00:00", nil
+			},
+			func(int64) (string, string, []byte) { return "POST", proxy.url + "/api/flow_runs/filter", getRunFilter }},
+		{"list DAG runs (25)",
+			func(int64) (string, string, []byte) { return "GET", runsPath + "?limit=25&order_by=-execution_date", nil },
+			func(int64) (string, string, []byte) { return "POST", proxy.url + "/api/flow_runs/filter", listFilter }},
+		{"trigger",
+			func(n int64) (string, string, []byte) {
+				return "POST", runsPath, []byte(`{"dag_run_id":"bench-` + strconv.FormatInt(n, 10) + `","conf":{"batch_size":10}}`)
+			},
+			func(n int64) (string, string, []byte) {
+				return "POST", proxy.url + "/api/deployments/" + stubprefect.DeploymentID + "/create_flow_run",
+					[]byte(`{"name":"bench-` + strconv.FormatInt(n, 10) + `","parameters":{"batch_size":10},"idempotency_key":"airflow:` + stubprefect.DeploymentID + `:bench-` + strconv.FormatInt(n, 10) + `"}`)
+			}},
+	}
+
+	client := newClient(*conc)
+	// Warm both paths (connections, the DAG cache) outside the measurement.
+	for _, o := range ops {
+		drive(client, 4, time.Second, 200, o.gateway)
+		drive(client, 4, time.Second, 200, o.baseline)
+	}
+	fmt.Printf("(a) gateway vs (b) bare httputil.ReverseProxy, both in front of the same stub Prefect; %d connections, %s each\n", *conc, *dur)
+	fmt.Printf("%-20s %12s %12s %7s %12s %12s %14s\n", "operation", "gateway rps", "proxy rps", "ratio", "added p50", "added p99", "Prefect calls")
+	var sumG, sumB float64
+	worstRatio := 10.0
+	for _, o := range ops {
+		before, _ := prefectCalls(gw.url)
+		g := drive(client, *conc, *dur, *max, o.gateway)
+		after, _ := prefectCalls(gw.url)
+		b := drive(client, *conc, *dur, *max, o.baseline)
+		ratio := g.rps() / b.rps()
+		worstRatio = min(worstRatio, ratio)
+		sumG += g.rps()
+		sumB += b.rps()
+		calls := (after - before) / float64(max64(g.requests, 1))
+		fmt.Printf("%-20s %12.0f %12.0f %7.2f %12s %12s %14.2f\n", o.name, g.rps(), b.rps(), ratio,
+			ms(g.quantile(.5)-b.quantile(.5)), ms(g.quantile(.99)-b.quantile(.99)), calls)
+		if bad := nonOK(g); bad != "" {
+			fmt.Printf("   gateway answers: %s\n", bad)
+		}
+		if bad := nonOK(b); bad != "" {
+			fmt.Printf("   proxy answers: %s\n", bad)
+		}
+	}
+	rss, err := peakRSS(gw.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("throughput ratio (a)/(b): %.2f overall, %.2f worst operation (target ≥ 0.8)\n", sumG/sumB, worstRatio)
+	fmt.Printf("gateway peak RSS (VmHWM): %.1f MiB (target ≤ 40)\n", rss)
+
+	if *realPrefect != "" {
+		return compareReal(*bin, *realPrefect, *realConc, *realDur, *max)
+	}
+	return nil
+}
+
+func nonOK(r result) string {
+	var parts []string
+	for code, n := range r.statuses {
+		if code >= 300 {
+			parts = append(parts, fmt.Sprintf("%d×%d", n, code))
+		}
+	}
+	if r.errors > 0 {
+		parts = append(parts, fmt.Sprintf("%d transport errors", r.errors))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"airflow-prefect-gateway/prefect"
+	"airflow-prefect-gateway/prefect/wire"
+)
+
+// compareReal is part (c): list runs and trigger through the gateway against the same work
+// done by calling the real Prefect server directly, at the same concurrency.
+func compareReal(bin, prefectURL string, conc int, dur time.Duration, max int64) error {
+	u, err := url.Parse(prefectURL)
+	if err != nil {
+		return err
+	}
+	if host, _, err := net.SplitHostPort(u.Host); err != nil || !net.ParseIP(host).IsLoopback() {
+		return fmt.Errorf("-prefect %q is not a loopback address", prefectURL)
+	}
+	ctx := context.Background()
+	seeder, err := prefect.New(prefect.Options{BaseURL: prefectURL, MaxConcurrentWrites: 1})
+	if err != nil {
+		return err
+	}
+	flow, err := seeder.CreateFlow(ctx, "bench_real_flow", nil)
+	if err != nil {
+		return fmt.Errorf("seed flow: %w", err)
+	}
+	dep, err := seeder.CreateDeployment(ctx, map[string]any{"name": "load", "flow_id": flow.ID, "enforce_parameter_schema": false})
+	if err != nil {
+		return fmt.Errorf("seed deployment: %w", err)
+	}
+	for i := 0; i < 40; i++ {
+		at := time.Date(2024, 5, 1, i, 0, 0, 0, time.UTC)
+		body := wire.FlowRunCreate{Name: "seed-" + strconv.Itoa(i), IdempotencyKey: "bench-seed-" + strconv.Itoa(i),
+			State: &wire.StateCreate{Type: wire.Scheduled, StateDetails: &wire.StateDetails{ScheduledTime: &at}}}
+		// A busy SQLite Prefect answers 503 now and then: the keyed create is safe to repeat.
+		for try := 1; ; try++ {
+			_, _, err := seeder.CreateFlowRun(ctx, dep.ID, body)
+			if err == nil {
+				break
+			}
+			if try == 5 {
+				return fmt.Errorf("seed run: %w", err)
+			}
+			time.Sleep(time.Duration(try) * time.Second)
+		}
+	}
+	gw, err := startGateway(bin, prefectURL)
+	if err != nil {
+		return err
+	}
+	defer gw.stop()
+	client := newClient(conc)
+	base := gw.url + "/api/v1/dags/bench_real_flow.load/dagRuns"
+	api := prefectURL
+
+	// The direct equivalent of a list: one page and the count, concurrently, as the gateway
+	// does them.
+	filter := []byte(`{"deployments":{"id":{"any_":["` + dep.ID + `"]}},"sort":"ID_DESC","limit":25}`)
+	count := []byte(`{"deployments":{"id":{"any_":["` + dep.ID + `"]}}}`)
+	directList := func(int64) (int, error) {
+		var g errgroup.Group
+		statuses := [2]int{}
+		for i, body := range [][]byte{filter, count} {
+			path := "/flow_runs/filter"
+			if i == 1 {
+				path = "/flow_runs/count"
+			}
+			g.Go(func() error {
+				st, err := send(client, func(int64) (string, string, []byte) { return "POST", api + path, body })(0)
+				statuses[i] = st
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return 0, err
+		}
+		if statuses[0] != http.StatusOK {
+			return statuses[0], nil
+		}
+		return statuses[1], nil
+	}
+	gatewayList := send(client, func(int64) (string, string, []byte) { return "GET", base + "?limit=25&order_by=-execution_date", nil })
+	directTrigger := send(client, func(n int64) (string, string, []byte) {
+		id := "direct-" + strconv.FormatInt(n, 10)
+		return "POST", api + "/deployments/" + dep.ID + "/create_flow_run",
+			[]byte(`{"name":"` + id + `","idempotency_key":"airflow:` + dep.ID + `:` + id + `"}`)
+	})
+	gatewayTrigger := send(client, func(n int64) (string, string, []byte) {
+		return "POST", base, []byte(`{"dag_run_id":"gw-` + strconv.FormatInt(n, 10) + `"}`)
+	})
+
+	// Warm-up: connections and the gateway's DAG cache.
+	driveAction(2, time.Second, 20, gatewayList)
+	driveAction(2, time.Second, 20, directList)
+
+	fmt.Printf("(c) through the gateway vs the same calls made directly, real Prefect %s; %d connections, %s each\n", prefectURL, conc, dur)
+	fmt.Printf("%-12s %12s %12s %12s %12s %16s %s\n", "operation", "gateway rps", "direct rps", "gateway p50", "direct p50", "ratio (time/op)", "non-2xx")
+	for _, c := range []struct {
+		name            string
+		gateway, direct action
+	}{{"list runs", gatewayList, directList}, {"trigger", gatewayTrigger, directTrigger}} {
+		// Alternate the two twice, so that a slow patch of the shared machine hits both alike.
+		var g, d result
+		for round := 0; round < 2; round++ {
+			g = merge(g, driveAction(conc, dur/2, max, c.gateway))
+			d = merge(d, driveAction(conc, dur/2, max, c.direct))
+		}
+		ratio := d.rps() / g.rps()
+		fmt.Printf("%-12s %12.1f %12.1f %12s %12s %16.3f gateway:%s direct:%s\n", c.name, g.rps(), d.rps(),
+			ms(g.quantile(.5)), ms(d.quantile(.5)), ratio, orNone(nonOK(g)), orNone(nonOK(d)))
+	}
+	fmt.Println("ratio (time/op) = direct throughput / gateway throughput: 1.00 means the gateway adds nothing (target ≤ 1.05)")
+	return nil
+}
+
+func merge(a, b result) result {
+	if a.statuses == nil {
+		return b
+	}
+	out := result{requests: a.requests + b.requests, errors: a.errors + b.errors, elapsed: a.elapsed + b.elapsed,
+		statuses: map[int]int64{}, latencies: append(append([]time.Duration{}, a.latencies...), b.latencies...)}
+	for k, v := range a.statuses {
+		out.statuses[k] += v
+	}
+	for k, v := range b.statuses {
+		out.statuses[k] += v
+	}
+	sortDurations(out.latencies)
+	return out
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# `make bench`: the Go benchmarks (with allocations) of translation and the hot handlers, then
+# one load-generator run that prints, measured in that one run:
+#   (a)/(b) the gateway vs a bare httputil.ReverseProxy in front of the same stub Prefect:
+#           throughput ratio, added p50/p99, the gateway's peak RSS, Prefect calls per operation;
+#   (c)     list runs and trigger through the gateway vs the same calls made directly to a
+#           real Prefect server (started here from the project venv, stopped at the end).
+# Everything listens on 127.0.0.1; every load is bounded in requests and time.
+#
+#   BENCH_CONNECTIONS (64)  BENCH_DURATION (5s)  BENCH_REAL_CONNECTIONS (4)  BENCH_REAL_DURATION (8s)
+#   BENCH_GO=0 skips the go test -bench part; BENCH_REAL=0 skips (c).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+state="$(mktemp -d)"
+cleanup() {
+  scripts/prefect-server.sh stop "$state/prefect" >/dev/null 2>&1 || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+if [ "${BENCH_GO:-1}" != "0" ]; then
+  echo "== go test -bench (translation and hot handlers, with allocations)"
+  go test -run '^$' -bench . -benchmem -benchtime "${BENCH_TIME:-1s}" ./bench/
+fi
+
+go build -o "$state/gateway" ./cmd/airflow-prefect-gateway
+go build -o "$state/loadgen" ./bench/loadgen
+args=(compare -gateway "$state/gateway" -c "${BENCH_CONNECTIONS:-64}" -duration "${BENCH_DURATION:-5s}"
+  -real-c "${BENCH_REAL_CONNECTIONS:-4}" -real-duration "${BENCH_REAL_DURATION:-8s}")
+if [ "${BENCH_REAL:-1}" != "0" ]; then
+  api_url="$(scripts/prefect-server.sh start "$state/prefect")"
+  args+=(-prefect "$api_url")
+fi
+echo "== load: gateway vs bare reverse proxy (stub Prefect), then gateway vs direct (real Prefect)"
+"$state/loadgen" "${args[@]}" 2> >(grep -v 'ReverseProxy read error' >&2)
