@@ -377,7 +377,9 @@ func compare(args []string) error {
 			},
 			func(int64) (string, string, []byte) { return "POST", proxy.url + "/api/flow_runs/filter", getRunFilter }},
 		{"list DAG runs (25)",
-			func(int64) (string, string, []byte) { return "GET", runsPath + "?limit=25&order_by=-execution_date", nil },
+			func(int64) (string, string, []byte) {
+				return "GET", runsPath + "?limit=25&order_by=-execution_date", nil
+			},
 			func(int64) (string, string, []byte) { return "POST", proxy.url + "/api/flow_runs/filter", listFilter }},
 		{"trigger",
 			func(n int64) (string, string, []byte) {

@@ -145,4 +145,3 @@ func orNone(s string) string {
 	}
 	return s
 }
-

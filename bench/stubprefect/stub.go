@@ -47,16 +47,16 @@ func New(n int) *Stub {
 		at := base.Add(time.Duration(n-i) * time.Hour)
 		end := at.Add(90 * time.Second)
 		s.runs = append(s.runs, map[string]any{
-			"id":                  fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a53-%012d", 100000+n-i),
-			"created":             at, "updated": end,
-			"name":                fmt.Sprintf("scheduled__%s", at.Format("2006-01-02T15:04:05+00:00")),
-			"flow_id":             FlowID, "deployment_id": DeploymentID,
-			"parameters":          map[string]any{"batch_size": 500, "region": "eu"},
-			"idempotency_key":     nil, "tags": []string{"bench"},
-			"labels":              map[string]any{"prefect.flow.id": FlowID},
-			"state_type":          "COMPLETED", "state_name": "Completed", "run_count": 1,
+			"id":      fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a53-%012d", 100000+n-i),
+			"created": at, "updated": end,
+			"name":    fmt.Sprintf("scheduled__%s", at.Format("2006-01-02T15:04:05+00:00")),
+			"flow_id": FlowID, "deployment_id": DeploymentID,
+			"parameters":      map[string]any{"batch_size": 500, "region": "eu"},
+			"idempotency_key": nil, "tags": []string{"bench"},
+			"labels":     map[string]any{"prefect.flow.id": FlowID},
+			"state_type": "COMPLETED", "state_name": "Completed", "run_count": 1,
 			"expected_start_time": at, "start_time": at, "end_time": end,
-			"total_run_time":      90.0, "estimated_run_time": 90.0, "auto_scheduled": true,
+			"total_run_time": 90.0, "estimated_run_time": 90.0, "auto_scheduled": true,
 			"state": map[string]any{"id": fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a54-%012d", i), "type": "COMPLETED",
 				"name": "Completed", "timestamp": end, "message": nil, "state_details": map[string]any{}},
 		})
