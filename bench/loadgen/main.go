@@ -127,6 +127,17 @@ type result struct {
 
 func (r result) rps() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
+// okRate is the operations per second that ended in a 2xx.
+func (r result) okRate() float64 {
+	var ok int64
+	for code, n := range r.statuses {
+		if code >= 200 && code < 300 {
+			ok += n
+		}
+	}
+	return float64(ok) / r.elapsed.Seconds()
+}
+
 func (r result) quantile(q float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0
