@@ -24,7 +24,15 @@ if [ "$only" != "api" ]; then
     pkg="${t% *}"; name="${t#* }"
     log="$(mktemp)"
     start=$(date +%s)
-    if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "./$pkg" >"$log" 2>&1; then
+    ok=0
+    go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "./$pkg" >"$log" 2>&1 && ok=1
+    if [ "$ok" = 0 ] && grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+      # Go's fuzzer could not stop a worker busy with one slow input in time: no failing
+      # input, no crash. Say so, and run the target once more.
+      summary+=("slow  $pkg.$name: one input outlived the fuzz deadline (no failure recorded); ran again")
+      go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "./$pkg" >"$log" 2>&1 && ok=1
+    fi
+    if [ "$ok" = 1 ]; then
       execs="$(grep -oE 'execs: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)"
       summary+=("ok    $pkg.$name  ${execs:-?} execs in $(( $(date +%s) - start ))s")
     else
