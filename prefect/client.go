@@ -122,9 +122,9 @@ type Options struct {
 	Credential Credential
 	// Timeout bounds one attempt when the caller's context has no earlier deadline.
 	Timeout time.Duration
-	// MaxAttempts for retryable calls (1 = no retries). Default 6: a busy SQLite-backed
-	// Prefect answers 503 ("database is locked") in runs, and the caller's deadline bounds
-	// the retries anyway.
+	// MaxAttempts for retryable calls (1 = no retries). Default 8: a busy SQLite-backed
+	// Prefect answers 503 ("database is locked") in runs lasting seconds, and the caller's
+	// deadline bounds the retries anyway.
 	MaxAttempts int
 	// BaseBackoff and MaxBackoff shape the capped exponential backoff with full jitter.
 	BaseBackoff, MaxBackoff time.Duration
@@ -137,7 +137,7 @@ type Options struct {
 	MaxConcurrentCalls int
 	// MaxConcurrentWrites is the ceiling of the adaptive bound on calls in flight that write
 	// (creates, state changes, updates, deletes; reads, filters and counts do not count).
-	// The bound starts at 4, halves whenever Prefect answers a write with overload (503, a
+	// The bound starts at 2, halves whenever Prefect answers a write with overload (503, a
 	// reset connection, 429) and grows back by one per bound's worth of clean answers:
 	// Prefect's SQLite backend serialises writes and answers concurrent ones with 503
 	// "database is locked", while PostgreSQL or Prefect Cloud take many. Default 32;
@@ -189,7 +189,7 @@ func New(opts Options) (*Client, error) {
 		opts.Timeout = 30 * time.Second
 	}
 	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = 6
+		opts.MaxAttempts = 8
 	}
 	if opts.BaseBackoff <= 0 {
 		opts.BaseBackoff = 100 * time.Millisecond
@@ -204,9 +204,9 @@ func New(opts Options) (*Client, error) {
 	var writeSlots *adaptiveLimit
 	switch {
 	case opts.MaxConcurrentWrites == 0:
-		writeSlots = newAdaptiveLimit(4, 32)
+		writeSlots = newAdaptiveLimit(2, 32)
 	case opts.MaxConcurrentWrites > 0:
-		writeSlots = newAdaptiveLimit(4, opts.MaxConcurrentWrites)
+		writeSlots = newAdaptiveLimit(2, opts.MaxConcurrentWrites)
 	}
 	transport := opts.Transport
 	if transport == nil {

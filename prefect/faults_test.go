@@ -661,14 +661,14 @@ func TestOverloadShrinksTheWriteBound(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxConcurrentWrites = 16 })
-	if got := c.writeSlots.current(); got != 4 {
-		t.Fatalf("initial bound %d, want 4", got)
+	if got := c.writeSlots.current(); got != 2 {
+		t.Fatalf("initial bound %d, want 2", got)
 	}
 	for i := 0; i < 2; i++ {
 		_, _ = c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false)
 	}
 	if got := c.writeSlots.current(); got != 1 {
-		t.Fatalf("bound after two 503s %d, want 1", got)
+		t.Fatalf("bound after 503s %d, want 1", got)
 	}
 	for i := 0; i < 3; i++ {
 		if _, err := c.SetFlowRunState(context.Background(), "r1", wire.StateCreate{Type: wire.Running}, false); err != nil {
