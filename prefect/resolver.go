@@ -127,8 +127,11 @@ func (r *Resolver) Resolve(ctx context.Context, dagID string) (ResolvedDAG, erro
 		return v.(ResolvedDAG), nil
 	}
 	r.stats.CacheMiss("dag")
-	shared := context.WithoutCancel(ctx)
+	// The lookup is shared by every concurrent caller, so it outlives the one that started
+	// it; it is still bounded, so a hung Prefect cannot keep it running in the background.
 	ch := r.group.DoChan(key, func() (any, error) {
+		shared, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.client.timeout)
+		defer cancel()
 		res, err := r.resolve(shared, dagID)
 		if err != nil {
 			return nil, err
