@@ -51,7 +51,7 @@ bench:
 clean:
 	rm -rf bin .run
 
-# Conformance (docs/conformance.md): regenerate the table of Airflow's operations from
+# Conformance (README, "Conformance"): regenerate the table of Airflow's operations from
 # ../shared/airflow/v1.yaml; run the official-client suite against a throwaway Prefect
 # server and gateway (or the ones GATEWAY_URL and PREFECT_API_URL name).
 .PHONY: spec conformance
