@@ -10,8 +10,10 @@ UNIT_PKGS = $$($(GO) list ./... | grep -v '/e2e$$')
 
 all: build
 
+# -buildvcs=auto: /api/v1/version's git_version is the commit stamped into the binary, even
+# where GOFLAGS turns stamping off.
 build:
-	$(GO) build -o $(BIN) ./cmd/airflow-prefect-gateway
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/airflow-prefect-gateway
 
 venv:
 	@scripts/venv.sh >/dev/null
