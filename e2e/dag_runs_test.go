@@ -18,29 +18,15 @@ import (
 	"airflow-prefect-gateway/gateway"
 	"airflow-prefect-gateway/prefect"
 	"airflow-prefect-gateway/prefect/wire"
+	"airflow-prefect-gateway/translate"
 )
 
 // The DAG-run routes against the real Prefect server. Every gateway answer goes through
 // harness.API, which validates it against Airflow's v1.yaml; the few answers Airflow's
 // document does not list (a 400 on GET .../dagRuns) are checked by hand.
 
-// dagRun is an Airflow DAGRun as a client reads it; pointers are nullable fields.
-type dagRun struct {
-	DAGRunID               string         `json:"dag_run_id"`
-	DAGID                  string         `json:"dag_id"`
-	LogicalDate            *string        `json:"logical_date"`
-	ExecutionDate          *string        `json:"execution_date"`
-	StartDate              *string        `json:"start_date"`
-	EndDate                *string        `json:"end_date"`
-	DataIntervalStart      *string        `json:"data_interval_start"`
-	DataIntervalEnd        *string        `json:"data_interval_end"`
-	LastSchedulingDecision *string        `json:"last_scheduling_decision"`
-	RunType                string         `json:"run_type"`
-	State                  string         `json:"state"`
-	ExternalTrigger        bool           `json:"external_trigger"`
-	Conf                   map[string]any `json:"conf"`
-	Note                   *string        `json:"note"`
-}
+// dagRun is an Airflow DAGRun as a client reads it.
+type dagRun = translate.DAGRun
 
 var dagRunFields = []string{"dag_run_id", "dag_id", "logical_date", "execution_date", "start_date", "end_date",
 	"data_interval_start", "data_interval_end", "last_scheduling_decision", "run_type", "state", "external_trigger", "conf", "note"}

@@ -8,8 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,24 +16,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
-)
 
-// AirflowSpecPath is Airflow's own v1.yaml: $AIRFLOW_V1_SPEC, else ../shared/airflow/v1.yaml
-// beside the repository (where the workspace and CI put it).
-func AirflowSpecPath() (string, error) {
-	if p := os.Getenv("AIRFLOW_V1_SPEC"); p != "" {
-		return p, nil
-	}
-	root, err := RepoRoot()
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(root, "..", "shared", "airflow", "v1.yaml")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("Airflow's v1.yaml not found at %s (set AIRFLOW_V1_SPEC): %w", p, err)
-	}
-	return p, nil
-}
+	"airflow-prefect-gateway/spec/spectest"
+)
 
 // Validator checks gateway responses against Airflow's v1.yaml with kin-openapi.
 type Validator struct {
@@ -51,7 +34,7 @@ var (
 // AirflowValidator loads Airflow's spec once per test binary.
 func AirflowValidator() (*Validator, error) {
 	validatorOnce.Do(func() {
-		path, err := AirflowSpecPath()
+		path, err := spectest.AirflowSpecPath()
 		if err != nil {
 			validatorErr = err
 			return

@@ -11,25 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"airflow-prefect-gateway/spec/spectest"
 )
 
 // RepoRoot is the directory holding go.mod, found upwards from the working directory.
-func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
+func RepoRoot() (string, error) { return spectest.ModuleRoot() }
 
 // PrefectServer is a running `prefect server start` process.
 type PrefectServer struct {
