@@ -57,7 +57,7 @@ func BenchmarkDecodePrefectPage25(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var runs []wire.FlowRun
-		if err := json.Unmarshal(raw, &runs); err != nil {
+		if err := prefect.Decode(raw, &runs); err != nil {
 			b.Fatal(err)
 		}
 	}
