@@ -8,9 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,32 +19,6 @@ import (
 	"airflow-prefect-gateway/e2e/harness"
 	"airflow-prefect-gateway/prefect/wire"
 )
-
-// buildGatewayBinary compiles the real gateway binary, as an operator would run it.
-func buildGatewayBinary(t *testing.T) string {
-	t.Helper()
-	root, err := harness.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "airflow-prefect-gateway")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/airflow-prefect-gateway")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // isDialError is a request that never reached the gateway: its listener was already closed.
 func isDialError(err error) bool {
@@ -75,7 +46,7 @@ func TestSIGTERMUnderLoadFailsNoInFlightRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	const dagID = "shutdown_flow.load"
-	bin := buildGatewayBinary(t)
+	bin := harness.BuildGateway(t)
 	proxy, err := faultproxy.Start(prefectServer.URL, func(r *http.Request, _ []byte) faultproxy.Fault {
 		return faultproxy.Fault{Delay: 150 * time.Millisecond}
 	})
@@ -84,34 +55,9 @@ func TestSIGTERMUnderLoadFailsNoInFlightRequest(t *testing.T) {
 	}
 	defer proxy.Close()
 
-	addr := freeLoopbackAddr(t)
-	var stderr harness.SyncBuffer
-	cmd := exec.Command(bin, "--listen", addr, "--auth-mode", "none", "--prefect-api-url", proxy.URL)
-	cmd.Env = append(os.Environ(), "GATEWAY_SHUTDOWN_TIMEOUT=30s", "GATEWAY_LOG_LEVEL=warn")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// exited is closed once the process is gone; exitErr is then its exit status.
-	exited := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	base := "http://" + addr + "/api/v1"
-	waitUntil(t, 15*time.Second, func() bool {
-		res, err := http.Get(base + "/version")
-		if err == nil {
-			res.Body.Close()
-		}
-		return err == nil
-	})
+	gw := harness.StartProcess(t, bin, []string{"GATEWAY_SHUTDOWN_TIMEOUT=30s", "GATEWAY_LOG_LEVEL=warn"},
+		"--auth-mode", "none", "--prefect-api-url", proxy.URL)
+	base := "http://" + gw.Addr + "/api/v1"
 
 	validator, err := harness.AirflowValidator()
 	if err != nil {
@@ -187,17 +133,12 @@ func TestSIGTERMUnderLoadFailsNoInFlightRequest(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	atSignal := inFlight.Load()
 	signalled := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := gw.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	select {
-	case <-exited:
-		if exitErr != nil {
-			t.Fatalf("exit after SIGTERM: %v, want 0\nlog:\n%s", exitErr, stderr.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatalf("the gateway did not exit after draining\nlog:\n%s", stderr.String())
+	if err := gw.Wait(40 * time.Second); err != nil {
+		t.Fatalf("after SIGTERM: %v, want exit 0\nlog:\n%s", err, gw.Stderr)
 	}
 
 	if atSignal < workers/2 {
@@ -257,17 +198,4 @@ func TestSIGTERMUnderLoadFailsNoInFlightRequest(t *testing.T) {
 	if found != len(triggered) {
 		t.Fatalf("%d triggers answered 200, %d of them are runs in Prefect", len(triggered), found)
 	}
-}
-
-// waitUntil polls cond until it holds or d passes.
-func waitUntil(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("condition not met within %s", d)
 }

@@ -15,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"airflow-prefect-gateway/e2e/harness"
 )
 
 func TestHashPasswordPrintsAnEntry(t *testing.T) {
@@ -120,7 +122,7 @@ func TestHashPasswordThenServe(t *testing.T) {
 	}))
 	defer prefectStub.Close()
 
-	addr := freeAddr(t)
+	addr := harness.FreeLoopbackAddr(t)
 	env := map[string]string{"GATEWAY_USERS_FILE": users}
 	ctx, cancel := context.WithCancel(context.Background())
 	var logs bytes.Buffer
@@ -129,7 +131,7 @@ func TestHashPasswordThenServe(t *testing.T) {
 		exited <- run(ctx, []string{"--listen", addr, "--prefect-api-url", prefectStub.URL + "/api"},
 			func(k string) string { return env[k] }, io.Discard, &syncWriter{w: &logs})
 	}()
-	waitForServing(t, addr)
+	harness.WaitForServing(t, addr)
 
 	get := func(user, password string) int {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/api/v1/dags", nil)
@@ -171,7 +173,7 @@ func TestHashPasswordThenServe(t *testing.T) {
 // In mode users, a missing users file stops the start with one line that says what to do.
 func TestUsersModeNeedsAUsersFile(t *testing.T) {
 	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"--listen", freeAddr(t)}, func(string) string { return "" }, io.Discard, &stderr)
+	code := run(context.Background(), []string{"--listen", harness.FreeLoopbackAddr(t)}, func(string) string { return "" }, io.Discard, &stderr)
 	msg := strings.TrimSpace(stderr.String())
 	if code != 2 || strings.Contains(msg, "\n") || !strings.Contains(msg, "GATEWAY_USERS_FILE") {
 		t.Errorf("exit %d, stderr %q; want 2 and one line naming GATEWAY_USERS_FILE", code, msg)

@@ -10,50 +10,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"airflow-prefect-gateway/e2e/harness"
 )
-
-// buildGateway compiles the real binary once per test.
-func buildGateway(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "airflow-prefect-gateway")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitForServing(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if res, err := http.Get("http://" + addr + "/api/v1/version"); err == nil {
-			res.Body.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("gateway did not start serving on %s", addr)
-}
 
 // A SIGTERM while a slow request is in flight lets that request finish with its real answer,
 // then the process exits 0.
 func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
-	bin := buildGateway(t)
+	bin := harness.BuildGateway(t)
 	inFlight := make(chan struct{}, 1)
 	// A slow Prefect: /ready takes a second and a half.
 	prefect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -68,16 +35,9 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	}))
 	defer prefect.Close()
 
-	addr := freeAddr(t)
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--listen", addr, "--auth-mode", "none", "--prefect-api-url", prefect.URL+"/api")
-	cmd.Env = append(os.Environ(), "GATEWAY_SHUTDOWN_TIMEOUT=10s")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitForServing(t, addr)
+	gw := harness.StartProcess(t, bin, []string{"GATEWAY_SHUTDOWN_TIMEOUT=10s"},
+		"--auth-mode", "none", "--prefect-api-url", prefect.URL+"/api")
+	addr := gw.Addr
 
 	type answer struct {
 		status int
@@ -100,13 +60,13 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the slow request never reached Prefect")
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := gw.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 
 	a := <-done
 	if a.err != nil {
-		t.Fatalf("in-flight request failed during shutdown: %v\nlog:\n%s", a.err, stderr.String())
+		t.Fatalf("in-flight request failed during shutdown: %v\nlog:\n%s", a.err, gw.Stderr)
 	}
 	var h struct {
 		Metadatabase struct{ Status string } `json:"metadatabase"`
@@ -114,15 +74,8 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 	if err := json.Unmarshal(a.body, &h); err != nil || a.status != 200 || h.Metadatabase.Status != "healthy" {
 		t.Fatalf("in-flight request answered %d %s, want 200 healthy", a.status, a.body)
 	}
-	waitErr := make(chan error, 1)
-	go func() { waitErr <- cmd.Wait() }()
-	select {
-	case err := <-waitErr:
-		if err != nil {
-			t.Fatalf("exit: %v, want 0\nlog:\n%s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the gateway did not exit after draining\nlog:\n%s", stderr.String())
+	if err := gw.Wait(15 * time.Second); err != nil {
+		t.Fatalf("after SIGTERM: %v, want exit 0\nlog:\n%s", err, gw.Stderr)
 	}
 	if _, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		t.Error("still accepting connections after exit")
@@ -130,7 +83,7 @@ func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
 }
 
 func TestBadSettingStopsTheStart(t *testing.T) {
-	bin := buildGateway(t)
+	bin := harness.BuildGateway(t)
 	cases := []struct {
 		args []string
 		env  string

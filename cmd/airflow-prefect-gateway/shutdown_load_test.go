@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"airflow-prefect-gateway/e2e/harness"
 )
 
 // SIGTERM while many requests are in flight: every request the gateway had accepted gets its
@@ -21,7 +20,7 @@ import (
 // 0. Prefect is a stub whose /ready takes 300 ms, so that the requests pile up in flight.
 // (e2e/shutdown_test.go does the same with the real Prefect server and triggers.)
 func TestSIGTERMUnderLoadDrainsEveryInFlightRequest(t *testing.T) {
-	bin := buildGateway(t)
+	bin := harness.BuildGateway(t)
 	prefect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/api/ready" {
 			time.Sleep(300 * time.Millisecond)
@@ -30,26 +29,9 @@ func TestSIGTERMUnderLoadDrainsEveryInFlightRequest(t *testing.T) {
 	}))
 	defer prefect.Close()
 
-	addr := freeAddr(t)
-	var stderr bytes.Buffer
-	cmd := exec.Command(bin, "--listen", addr, "--auth-mode", "none", "--prefect-api-url", prefect.URL+"/api")
-	cmd.Env = append(os.Environ(), "GATEWAY_SHUTDOWN_TIMEOUT=20s", "GATEWAY_LOG_LEVEL=warn")
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var exitErr error
-	go func() { exitErr = cmd.Wait(); close(exited) }()
-	defer func() {
-		select {
-		case <-exited:
-		default:
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}()
-	waitForServing(t, addr)
+	gw := harness.StartProcess(t, bin, []string{"GATEWAY_SHUTDOWN_TIMEOUT=20s", "GATEWAY_LOG_LEVEL=warn"},
+		"--auth-mode", "none", "--prefect-api-url", prefect.URL+"/api")
+	addr := gw.Addr
 
 	type outcome struct {
 		started time.Time
@@ -92,17 +74,12 @@ func TestSIGTERMUnderLoadDrainsEveryInFlightRequest(t *testing.T) {
 	time.Sleep(700 * time.Millisecond)
 	atSignal := inFlight.Load()
 	signalled := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := gw.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no exit after the drain\nlog:\n%s", stderr.String())
-	}
-	if exitErr != nil {
-		t.Fatalf("exit %v, want 0\nlog:\n%s", exitErr, stderr.String())
+	if err := gw.Wait(30 * time.Second); err != nil {
+		t.Fatalf("after SIGTERM: %v, want exit 0\nlog:\n%s", err, gw.Stderr)
 	}
 	if atSignal < 12 {
 		t.Fatalf("%d requests in flight at SIGTERM, want at least 12: the test proves nothing", atSignal)
