@@ -21,22 +21,24 @@ import (
 // Config is the gateway's configuration. Precedence: flags > environment > YAML file
 // (--config or GATEWAY_CONFIG) > defaults. Upstream settings use Prefect's own variable names.
 type Config struct {
-	PrefectAPIURL        string        `yaml:"prefect_api_url"`
-	PrefectAPIKey        string        `yaml:"prefect_api_key"`
-	PrefectAPIAuthString string        `yaml:"prefect_api_auth_string"`
-	Listen               string        `yaml:"listen"`
-	UpstreamTimeout      time.Duration `yaml:"upstream_timeout"`
-	ShutdownTimeout      time.Duration `yaml:"shutdown_timeout"`
-	LogFormat            string        `yaml:"log_format"`
-	LogLevel             string        `yaml:"log_level"`
-	BodyLimit            string        `yaml:"body_limit"`
-	MaxPageLimit         int           `yaml:"maximum_page_limit"`
-	DAGCacheTTL          time.Duration `yaml:"dag_cache_ttl"`
-	AuthMode             string        `yaml:"auth_mode"`
-	UsersFile            string        `yaml:"users_file"`
-	PassthroughUpstream  string        `yaml:"passthrough_upstream"`
-	PassthroughRole      string        `yaml:"passthrough_role"`
-	AuthCacheTTL         time.Duration `yaml:"auth_cache_ttl"`
+	PrefectAPIURL          string        `yaml:"prefect_api_url"`
+	PrefectAPIKey          string        `yaml:"prefect_api_key"`
+	PrefectAPIAuthString   string        `yaml:"prefect_api_auth_string"`
+	Listen                 string        `yaml:"listen"`
+	UpstreamTimeout        time.Duration `yaml:"upstream_timeout"`
+	ShutdownTimeout        time.Duration `yaml:"shutdown_timeout"`
+	LogFormat              string        `yaml:"log_format"`
+	LogLevel               string        `yaml:"log_level"`
+	BodyLimit              string        `yaml:"body_limit"`
+	MaxPageLimit           int           `yaml:"maximum_page_limit"`
+	DAGCacheTTL            time.Duration `yaml:"dag_cache_ttl"`
+	UpstreamMaxAttempts    int           `yaml:"upstream_max_attempts"`
+	UpstreamMaxConcurrency int           `yaml:"upstream_max_concurrency"`
+	AuthMode               string        `yaml:"auth_mode"`
+	UsersFile              string        `yaml:"users_file"`
+	PassthroughUpstream    string        `yaml:"passthrough_upstream"`
+	PassthroughRole        string        `yaml:"passthrough_role"`
+	AuthCacheTTL           time.Duration `yaml:"auth_cache_ttl"`
 
 	// Only in the file: maps that do not fit a flag or a variable.
 	DAGAliases map[string]string   `yaml:"dag_aliases"` // dag_id → "flow/deployment"
@@ -45,17 +47,19 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{
-		PrefectAPIURL:   "http://127.0.0.1:4200/api",
-		Listen:          "127.0.0.1:8080",
-		UpstreamTimeout: 30 * time.Second,
-		ShutdownTimeout: 30 * time.Second,
-		LogFormat:       "json",
-		LogLevel:        "info",
-		BodyLimit:       "2M",
-		MaxPageLimit:    100,
-		DAGCacheTTL:     5 * time.Minute,
-		AuthMode:        "users",
-		AuthCacheTTL:    time.Minute,
+		PrefectAPIURL:          "http://127.0.0.1:4200/api",
+		Listen:                 "127.0.0.1:8080",
+		UpstreamTimeout:        30 * time.Second,
+		ShutdownTimeout:        30 * time.Second,
+		LogFormat:              "json",
+		LogLevel:               "info",
+		BodyLimit:              "2M",
+		MaxPageLimit:           100,
+		DAGCacheTTL:            5 * time.Minute,
+		AuthMode:               "users",
+		UpstreamMaxAttempts:    8,
+		UpstreamMaxConcurrency: 32,
+		AuthCacheTTL:           time.Minute,
 	}
 }
 
@@ -79,6 +83,16 @@ func settings() []setting {
 			return nil
 		}
 	}
+	positiveInt := func(dst func(*Config) *int) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return fmt.Errorf("%q is not a positive integer", v)
+			}
+			*dst(c) = n
+			return nil
+		}
+	}
 	return []setting{
 		{"prefect-api-url", "PREFECT_API_URL", "Prefect API root, e.g. http://127.0.0.1:4200/api or a Cloud workspace URL", str(func(c *Config) *string { return &c.PrefectAPIURL })},
 		{"prefect-api-key", "PREFECT_API_KEY", "Prefect Cloud API key, sent as a bearer token (prefer the variable to the flag)", str(func(c *Config) *string { return &c.PrefectAPIKey })},
@@ -98,6 +112,8 @@ func settings() []setting {
 			return nil
 		}},
 		{"dag-cache-ttl", "GATEWAY_DAG_CACHE_TTL", "how long a resolved dag_id stays cached", dur(func(c *Config) *time.Duration { return &c.DAGCacheTTL })},
+		{"upstream-max-attempts", "GATEWAY_UPSTREAM_MAX_ATTEMPTS", "attempts of a retryable Prefect call (1 = no retries)", positiveInt(func(c *Config) *int { return &c.UpstreamMaxAttempts })},
+		{"upstream-max-concurrency", "GATEWAY_UPSTREAM_MAX_CONCURRENCY", "Prefect calls in flight at once, and the ceiling of the adaptive bound on writes", positiveInt(func(c *Config) *int { return &c.UpstreamMaxConcurrency })},
 		{"auth-mode", "GATEWAY_AUTH_MODE", "users, passthrough or none", str(func(c *Config) *string { return &c.AuthMode })},
 		{"users-file", "GATEWAY_USERS_FILE", "YAML users file for auth mode users", str(func(c *Config) *string { return &c.UsersFile })},
 		{"passthrough-upstream", "GATEWAY_PASSTHROUGH_UPSTREAM", "auth mode passthrough: bearer (the Basic password is a Prefect API key) or basic (user:password is a self-hosted Prefect auth string)", str(func(c *Config) *string { return &c.PassthroughUpstream })},
@@ -239,6 +255,9 @@ func (c Config) validate() error {
 		if _, err := gateway.ParseRole(c.PassthroughRole); err != nil {
 			return fmt.Errorf("invalid GATEWAY_PASSTHROUGH_ROLE: %w", err)
 		}
+	}
+	if c.UpstreamMaxAttempts < 1 || c.UpstreamMaxConcurrency < 1 {
+		return fmt.Errorf("invalid GATEWAY_UPSTREAM_MAX_ATTEMPTS/GATEWAY_UPSTREAM_MAX_CONCURRENCY (%d/%d): must be at least 1", c.UpstreamMaxAttempts, c.UpstreamMaxConcurrency)
 	}
 	if c.MaxPageLimit < 1 {
 		return fmt.Errorf("invalid GATEWAY_MAXIMUM_PAGE_LIMIT %d: must be at least 1", c.MaxPageLimit)

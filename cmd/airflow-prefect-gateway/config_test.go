@@ -35,7 +35,8 @@ dag_owners:
 		check func(t *testing.T, c Config)
 	}{
 		{"defaults", nil, nil, func(t *testing.T, c Config) {
-			if c.PrefectAPIURL != "http://127.0.0.1:4200/api" || c.Listen != "127.0.0.1:8080" || c.AuthMode != "users" || c.MaxPageLimit != 100 {
+			if c.PrefectAPIURL != "http://127.0.0.1:4200/api" || c.Listen != "127.0.0.1:8080" || c.AuthMode != "users" || c.MaxPageLimit != 100 ||
+				c.UpstreamMaxAttempts != 8 || c.UpstreamMaxConcurrency != 32 {
 				t.Errorf("defaults: %+v", c)
 			}
 		}},
@@ -58,6 +59,11 @@ dag_owners:
 		{"flag beats env", []string{"--config", file, "--prefect-api-url", "http://flag:2/api"}, map[string]string{"PREFECT_API_URL": "http://env:1/api"}, func(t *testing.T, c Config) {
 			if c.PrefectAPIURL != "http://flag:2/api" {
 				t.Errorf("flag over env: %+v", c)
+			}
+		}},
+		{"upstream limits", []string{"--upstream-max-concurrency", "64"}, map[string]string{"GATEWAY_UPSTREAM_MAX_ATTEMPTS": "3"}, func(t *testing.T, c Config) {
+			if c.UpstreamMaxAttempts != 3 || c.UpstreamMaxConcurrency != 64 {
+				t.Errorf("upstream limits: attempts %d, concurrency %d", c.UpstreamMaxAttempts, c.UpstreamMaxConcurrency)
 			}
 		}},
 		{"upstream credential", nil, map[string]string{"PREFECT_API_KEY": "pnu_x"}, func(t *testing.T, c Config) {
@@ -96,6 +102,8 @@ func TestBadSettingNamesItself(t *testing.T) {
 		{"bad log format", []string{"--log-format", "xml"}, nil, "GATEWAY_LOG_FORMAT"},
 		{"bad listen", []string{"--listen", "nocolon"}, nil, "GATEWAY_LISTEN"},
 		{"bad auth mode", nil, map[string]string{"GATEWAY_AUTH_MODE": "maybe"}, "GATEWAY_AUTH_MODE"},
+		{"bad max attempts", nil, map[string]string{"GATEWAY_UPSTREAM_MAX_ATTEMPTS": "0"}, "GATEWAY_UPSTREAM_MAX_ATTEMPTS"},
+		{"bad max concurrency", []string{"--upstream-max-concurrency", "lots"}, nil, "--upstream-max-concurrency"},
 		{"bad page limit", nil, map[string]string{"GATEWAY_MAXIMUM_PAGE_LIMIT": "0"}, "GATEWAY_MAXIMUM_PAGE_LIMIT"},
 		{"both credentials", nil, map[string]string{"PREFECT_API_KEY": "a", "PREFECT_API_AUTH_STRING": "b:c"}, "PREFECT_API_KEY"},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "config file"},
