@@ -309,27 +309,18 @@ func (r *Resolver) FlowName(ctx context.Context, flowID string) (string, error) 
 	return name, nil
 }
 
-// FlowNames returns the names of the given flows, reading the uncached ones in one call.
+// FlowNames returns the names of the given flows, reading the uncached ones in one call
+// per 200.
 func (r *Resolver) FlowNames(ctx context.Context, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	var missing []string
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		if v, ok := r.flows.Load(r.key(ctx, id)); ok {
-			r.stats.CacheHit("flow")
+	missing := r.cachedOrMissing(ids, "flow", func(id string) bool {
+		v, ok := r.flows.Load(r.key(ctx, id))
+		if ok {
 			out[id] = v.(string)
-			continue
 		}
-		r.stats.CacheMiss("flow")
-		missing = append(missing, id)
-	}
-	for start := 0; start < len(missing); start += MaxLimit {
-		end := min(start+MaxLimit, len(missing))
-		batch := missing[start:end]
+		return ok
+	})
+	for _, batch := range batches(missing) {
 		limit := len(batch)
 		key := "flows|" + r.key(ctx, strings.Join(batch, ","))
 		v, err, _ := r.group.Do(key, func() (any, error) {
@@ -346,6 +337,35 @@ func (r *Resolver) FlowNames(ctx context.Context, ids []string) (map[string]stri
 	return out, nil
 }
 
+// cachedOrMissing walks ids once each (empty ids skipped), counting a hit for every id cached
+// answers (it fills the caller's result) and returning the others, which need Prefect.
+func (r *Resolver) cachedOrMissing(ids []string, cache string, cached func(id string) bool) []string {
+	var missing []string
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if cached(id) {
+			r.stats.CacheHit(cache)
+			continue
+		}
+		r.stats.CacheMiss(cache)
+		missing = append(missing, id)
+	}
+	return missing
+}
+
+// batches cuts ids into runs of at most MaxLimit, one Prefect filter call each.
+func batches(ids []string) [][]string {
+	var out [][]string
+	for start := 0; start < len(ids); start += MaxLimit {
+		out = append(out, ids[start:min(start+MaxLimit, len(ids))])
+	}
+	return out
+}
+
 func flowIDs(ds []wire.Deployment) []string {
 	ids := make([]string, 0, len(ds))
 	for _, d := range ds {
@@ -359,23 +379,14 @@ func flowIDs(ds []wire.Deployment) []string {
 // Deployments Prefect no longer has are absent from the map.
 func (r *Resolver) ByDeploymentIDs(ctx context.Context, ids []string) (map[string]ResolvedDAG, error) {
 	out := make(map[string]ResolvedDAG, len(ids))
-	var missing []string
-	seen := map[string]bool{}
-	for _, id := range ids {
-		if id == "" || seen[id] {
-			continue
-		}
-		seen[id] = true
-		if v, ok := r.byDep.Get(r.key(ctx, id)); ok {
-			r.stats.CacheHit("deployment")
+	missing := r.cachedOrMissing(ids, "deployment", func(id string) bool {
+		v, ok := r.byDep.Get(r.key(ctx, id))
+		if ok {
 			out[id] = v.(ResolvedDAG)
-			continue
 		}
-		r.stats.CacheMiss("deployment")
-		missing = append(missing, id)
-	}
-	for start := 0; start < len(missing); start += MaxLimit {
-		batch := missing[start:min(start+MaxLimit, len(missing))]
+		return ok
+	})
+	for _, batch := range batches(missing) {
 		limit := len(batch)
 		deps, err := r.client.FilterDeployments(ctx, wire.Query{Deployments: &wire.DeploymentFilter{ID: &wire.AnyOf{Any: batch}}, Limit: &limit})
 		if err != nil {
