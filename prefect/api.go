@@ -36,13 +36,6 @@ func (c *Client) ReadFlow(ctx context.Context, id string) (wire.Flow, error) {
 	return f, err
 }
 
-// ReadFlowByName reads a flow by its name.
-func (c *Client) ReadFlowByName(ctx context.Context, name string) (wire.Flow, error) {
-	var f wire.Flow
-	_, err := c.do(ctx, call{method: http.MethodGet, path: "/flows/name/" + esc(name), out: &f, endpoint: "flows/name/{name}", retry: true})
-	return f, err
-}
-
 // FilterFlows lists flows.
 func (c *Client) FilterFlows(ctx context.Context, q wire.Query) ([]wire.Flow, error) {
 	var out []wire.Flow
@@ -98,12 +91,6 @@ func (c *Client) CreateDeployment(ctx context.Context, body any) (wire.Deploymen
 	var d wire.Deployment
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/", body: body, out: &d, endpoint: "deployments", retry: true})
 	return d, err
-}
-
-// UpdateDeployment applies a DeploymentUpdate body (only the keys present change).
-func (c *Client) UpdateDeployment(ctx context.Context, id string, body any) error {
-	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/deployments/" + esc(id), body: body, endpoint: "deployments/{id}"})
-	return err
 }
 
 // PauseDeployment sets paused=true.
@@ -204,12 +191,6 @@ func (c *Client) SetFlowRunState(ctx context.Context, id string, state wire.Stat
 	return res, err
 }
 
-// UpdateFlowRun applies a FlowRunUpdate body.
-func (c *Client) UpdateFlowRun(ctx context.Context, id string, body any) error {
-	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/flow_runs/" + esc(id), body: body, endpoint: "flow_runs/{id}"})
-	return err
-}
-
 // UpdateFlowRunLabels merges labels into a flow run's labels.
 func (c *Client) UpdateFlowRunLabels(ctx context.Context, id string, labels map[string]any) error {
 	_, err := c.do(ctx, call{method: http.MethodPatch, path: "/flow_runs/" + esc(id) + "/labels", body: labels, endpoint: "flow_runs/{id}/labels", retry: true})
@@ -231,41 +212,11 @@ func (c *Client) FilterTaskRuns(ctx context.Context, q wire.Query) ([]wire.TaskR
 	return out, err
 }
 
-// CountTaskRuns counts task runs matching q.
-func (c *Client) CountTaskRuns(ctx context.Context, q wire.Query) (int, error) {
-	var n int
-	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/count", body: q.CountBody(), out: &n, endpoint: "task_runs/count", retry: true})
-	return n, err
-}
-
 // CreateTaskRun creates a task run from a TaskRunCreate body (used to seed tests).
 func (c *Client) CreateTaskRun(ctx context.Context, body any) (wire.TaskRun, error) {
 	var tr wire.TaskRun
 	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/", body: body, out: &tr, endpoint: "task_runs", retry: true})
 	return tr, err
-}
-
-// SetTaskRunState proposes a task-run state.
-func (c *Client) SetTaskRunState(ctx context.Context, id string, state wire.StateCreate, force bool) (wire.OrchestrationResult, error) {
-	var res wire.OrchestrationResult
-	_, err := c.do(ctx, call{method: http.MethodPost, path: "/task_runs/" + esc(id) + "/set_state",
-		body: map[string]any{"state": state, "force": force}, out: &res, endpoint: "task_runs/{id}/set_state"})
-	return res, err
-}
-
-// LogQuery is the body of /logs/filter.
-type LogQuery struct {
-	Logs   *wire.LogFilter `json:"logs,omitempty"`
-	Sort   string          `json:"sort,omitempty"`
-	Limit  *int            `json:"limit,omitempty"`
-	Offset int             `json:"offset,omitempty"`
-}
-
-// FilterLogs lists log lines.
-func (c *Client) FilterLogs(ctx context.Context, q LogQuery) ([]wire.Log, error) {
-	var out []wire.Log
-	_, err := c.do(ctx, call{method: http.MethodPost, path: "/logs/filter", body: q, out: &out, endpoint: "logs/filter", retry: true})
-	return out, err
 }
 
 // FilterAllDeployments reads every deployment matching filter (nil: all), one page of 200

@@ -293,22 +293,6 @@ func (r *Resolver) aliasOf(d wire.Deployment, flowName string) string {
 	return flowName + "." + d.Name
 }
 
-// Aliases returns the configured dag_id → flow/deployment map.
-func (r *Resolver) Aliases() map[string]FlowDeployment { return r.aliases }
-
-// FlowName returns a flow's name, cached forever (flow names never change in Prefect).
-func (r *Resolver) FlowName(ctx context.Context, flowID string) (string, error) {
-	names, err := r.FlowNames(ctx, []string{flowID})
-	if err != nil {
-		return "", err
-	}
-	name, ok := names[flowID]
-	if !ok {
-		return "", &Error{Kind: KindNotFound, Op: "flow " + flowID, Message: "Flow not found"}
-	}
-	return name, nil
-}
-
 // FlowNames returns the names of the given flows, reading the uncached ones in one call
 // per 200.
 func (r *Resolver) FlowNames(ctx context.Context, ids []string) (map[string]string, error) {

@@ -99,21 +99,6 @@ type TaskRunFilter struct {
 	FlowRunID *NullableAnyOf `json:"flow_run_id,omitempty"`
 }
 
-// LogFilter is the "logs" key.
-type LogFilter struct {
-	Operator  string         `json:"operator,omitempty"`
-	FlowRunID *AnyOf         `json:"flow_run_id,omitempty"`
-	TaskRunID *NullableAnyOf `json:"task_run_id,omitempty"`
-	Timestamp *TimeRange     `json:"timestamp,omitempty"`
-}
-
-// VariableFilter is the "variables" key.
-type VariableFilter struct {
-	Operator string     `json:"operator,omitempty"`
-	ID       *AnyOf     `json:"id,omitempty"`
-	Name     *NameMatch `json:"name,omitempty"`
-}
-
 // Query is the body of /flow_runs, /deployments, /flows and /task_runs filter and count
 // calls. Count calls must not carry Sort, Limit or Offset (Prefect forbids them): use
 // CountBody.

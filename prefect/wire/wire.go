@@ -192,40 +192,6 @@ type TaskInput struct {
 	Name      string `json:"name,omitempty"`
 }
 
-// Log is one Prefect log line.
-type Log struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Level     int        `json:"level"`
-	Message   string     `json:"message"`
-	Timestamp *time.Time `json:"timestamp"`
-	FlowRunID *string    `json:"flow_run_id"`
-	TaskRunID *string    `json:"task_run_id"`
-}
-
-// Variable is a Prefect variable.
-type Variable struct {
-	ID      string          `json:"id"`
-	Created *time.Time      `json:"created"`
-	Updated *time.Time      `json:"updated"`
-	Name    string          `json:"name"`
-	Value   json.RawMessage `json:"value"`
-	Tags    []string        `json:"tags"`
-}
-
-// WorkPool is Prefect's WorkPoolResponse.
-type WorkPool struct {
-	ID               string     `json:"id"`
-	Created          *time.Time `json:"created"`
-	Name             string     `json:"name"`
-	Description      *string    `json:"description"`
-	Type             string     `json:"type"`
-	IsPaused         bool       `json:"is_paused"`
-	ConcurrencyLimit *int       `json:"concurrency_limit"`
-	Status           *string    `json:"status"`
-	ActiveSlots      *int       `json:"active_slots"`
-}
-
 // OrchestrationStatus is Prefect's answer to a proposed state.
 type OrchestrationStatus string
 
