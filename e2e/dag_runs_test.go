@@ -138,15 +138,15 @@ func TestDAGRunLifecycle(t *testing.T) {
 		run.DataIntervalStart == nil || *run.DataIntervalStart != "2024-04-30T00:00:00.000000+00:00" {
 		t.Errorf("triggered run: %s", res.Body)
 	}
-	if run.Conf["batch_size"] != 100.0 || run.Conf["output_dir"] != "/tmp/x" {
-		t.Errorf("conf %v", run.Conf)
+	if conf := objectOf(t, run.Conf); conf["batch_size"] != 100.0 || conf["output_dir"] != "/tmp/x" {
+		t.Errorf("conf %s", run.Conf)
 	}
 
 	// What Prefect holds: the run, scheduled at the logical date, with conf as parameters.
 	fr := oneFlowRun(t, dep.ID, "lifecycle-1")
-	if fr.StateType == nil || *fr.StateType != wire.Scheduled || fr.Parameters["batch_size"] != 100.0 ||
+	if fr.StateType == nil || *fr.StateType != wire.Scheduled || objectOf(t, fr.Parameters)["batch_size"] != 100.0 ||
 		fr.IdempotencyKey == nil || !strings.Contains(*fr.IdempotencyKey, dep.ID) {
-		t.Errorf("flow run in Prefect: state %v, parameters %v, key %v", fr.StateType, fr.Parameters, fr.IdempotencyKey)
+		t.Errorf("flow run in Prefect: state %v, parameters %s, key %v", fr.StateType, fr.Parameters, fr.IdempotencyKey)
 	}
 	if got := fr.ExpectedStartTime.UTC().Format("2006-01-02T15:04:05.000000+00:00"); got != *run.LogicalDate {
 		t.Errorf("expected_start_time %s, logical_date %s", got, *run.LogicalDate)
@@ -321,8 +321,8 @@ func TestDAGRunTriggerRules(t *testing.T) {
 	if res.Status != http.StatusOK || !strings.HasPrefix(generated.DAGRunID, "manual__") || generated.DAGRunID != "manual__"+pythonISO(t, *generated.LogicalDate) {
 		t.Errorf("generated id %q for logical date %v", generated.DAGRunID, generated.LogicalDate)
 	}
-	if len(generated.Conf) != 0 {
-		t.Errorf("conf of an empty trigger: %v", generated.Conf)
+	if len(objectOf(t, generated.Conf)) != 0 {
+		t.Errorf("conf of an empty trigger: %s", generated.Conf)
 	}
 
 	pinned := map[string]any{"dag_run_id": "pinned", "logical_date": "2024-05-01T00:00:00+00:00", "conf": map[string]any{"batch_size": 5}}
@@ -661,4 +661,14 @@ func TestDAGRunIDsWithOddCharacters(t *testing.T) {
 	if page := readPage(t, api.Get(runPath(dagID))); page.Total != 2 {
 		t.Errorf("list of %q: %+v", dagID, page)
 	}
+}
+
+// objectOf decodes a JSON object (a conf or Prefect's parameters); anything else fails t.
+func objectOf(t *testing.T, raw json.RawMessage) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		t.Fatalf("not a JSON object (%v): %s", err, raw)
+	}
+	return m
 }

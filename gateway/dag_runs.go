@@ -69,7 +69,7 @@ func (s *Server) triggerDAGRun(c echo.Context) error {
 			return err
 		}
 		if existing != nil {
-			return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(*existing, dagID))
+			return writeDAGRun(c, translate.FromPrefectFlowRun(*existing, dagID), 0)
 		}
 	}
 	run, created, err := s.prefect.CreateFlowRun(ctx, dag.Deployment.ID, req.ToFlowRunCreate(dag.Deployment.ID))
@@ -90,7 +90,7 @@ func (s *Server) triggerDAGRun(c echo.Context) error {
 	if !created && !req.CreatedBy(run) {
 		return Problemf(http.StatusConflict, "", "DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dagID, req.DAGRunID)
 	}
-	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(run, dagID))
+	return writeDAGRun(c, translate.FromPrefectFlowRun(run, dagID), 0)
 }
 
 // triggerConflict looks, in one read, for a run of the DAG with the request's dag_run_id or
@@ -160,7 +160,12 @@ func (s *Server) getDAGRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(run, dagID).Project(fields))
+	return writeDAGRun(c, translate.FromPrefectFlowRun(run, dagID), translate.DAGRunFieldsOf(fields))
+}
+
+// writeDAGRun answers one DAG run, projected to the fields in set.
+func writeDAGRun(c echo.Context, run translate.DAGRun, set translate.DAGRunFieldSet) error {
+	return c.JSONBlob(http.StatusOK, run.AppendJSON(make([]byte, 0, 512), set))
 }
 
 // deleteDAGRun is DELETE /dags/{dag_id}/dagRuns/{dag_run_id}: the run, then its deletion.
@@ -203,7 +208,7 @@ func (s *Server) patchDAGRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(updated, dagID))
+	return writeDAGRun(c, translate.FromPrefectFlowRun(updated, dagID), 0)
 }
 
 // clearDAGRun is POST .../clear. A dry run lists the task instances clearing would touch
@@ -230,7 +235,7 @@ func (s *Server) clearDAGRun(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(updated, dagID))
+		return writeDAGRun(c, translate.FromPrefectFlowRun(updated, dagID), 0)
 	}
 	var taskRuns []wire.TaskRun
 	for offset := 0; ; offset += prefect.MaxLimit {
@@ -273,15 +278,11 @@ func (s *Server) setDAGRunNote(c echo.Context) error {
 		}
 		return FromUpstream(fmt.Errorf("set the note of flow run %s: %w", run.ID, err))
 	}
-	merged := make(map[string]any, len(run.Labels)+1)
-	for k, v := range run.Labels {
-		merged[k] = v
+	run.Labels.Note = ""
+	if note != nil {
+		run.Labels.Note = wire.LabelValue(*note)
 	}
-	for k, v := range labels {
-		merged[k] = v
-	}
-	run.Labels = merged
-	return c.JSON(http.StatusOK, translate.FromPrefectFlowRun(run, dagID))
+	return writeDAGRun(c, translate.FromPrefectFlowRun(run, dagID), 0)
 }
 
 // setRunState proposes a state and returns the run as Prefect left it. Orchestration
@@ -336,7 +337,7 @@ type runScope struct {
 func (sc runScope) single() bool { return len(sc.deploymentIDs) == 1 }
 
 func emptyRunCollection(c echo.Context) error {
-	return c.JSON(http.StatusOK, translate.DAGRunCollection{DAGRuns: []any{}, TotalEntries: 0})
+	return c.JSONBlob(http.StatusOK, translate.AppendDAGRunCollection(nil, nil, 0, 0))
 }
 
 // listDAGRuns is GET /dags/{dag_id}/dagRuns, dag_id "~" meaning every DAG the caller may
@@ -506,7 +507,7 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 	if err != nil {
 		return err
 	}
-	out := translate.DAGRunCollection{DAGRuns: make([]any, 0, len(runs)), TotalEntries: total}
+	out := make([]translate.DAGRun, 0, len(runs))
 	for _, run := range runs {
 		if run.DeploymentID == nil {
 			continue
@@ -515,9 +516,9 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		if !ok {
 			continue // its deployment was deleted between the filter and now
 		}
-		out.DAGRuns = append(out.DAGRuns, translate.FromPrefectFlowRun(run, dagID).Project(q.Fields))
+		out = append(out, translate.FromPrefectFlowRun(run, dagID))
 	}
-	return c.JSON(http.StatusOK, out)
+	return c.JSONBlob(http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+512*len(out)), out, translate.DAGRunFieldsOf(q.Fields), total))
 }
 
 // readRunWindows reads the windows in order and stops at the first short one (the end).

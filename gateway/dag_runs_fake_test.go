@@ -117,10 +117,17 @@ func (f *fakePrefect) insertRun(dep *fakeDeployment, name string, at time.Time, 
 	params map[string]any, labels map[string]any, key string) *wire.FlowRun {
 	at = at.UTC()
 	depID := dep.ID
-	run := &wire.FlowRun{ID: f.nextID(), Name: name, FlowID: dep.FlowID, DeploymentID: &depID,
-		Parameters: params, Labels: labels, ExpectedStartTime: &at, Created: f.tick()}
 	if params == nil {
-		run.Parameters = map[string]any{}
+		params = map[string]any{}
+	}
+	rawParams, err := json.Marshal(params)
+	if err != nil {
+		panic(fmt.Sprintf("fake Prefect: parameters %v: %v", params, err))
+	}
+	run := &wire.FlowRun{ID: f.nextID(), Name: name, FlowID: dep.FlowID, DeploymentID: &depID,
+		Parameters: rawParams, ExpectedStartTime: &at}
+	if raw, err := json.Marshal(labels); err != nil || json.Unmarshal(raw, &run.Labels) != nil {
+		panic(fmt.Sprintf("fake Prefect: labels %v: %v", labels, err))
 	}
 	if key != "" {
 		k := key
@@ -382,14 +389,9 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, run := range f.runs {
 			if run.ID == parts[1] {
-				merged := map[string]any{}
-				for k, v := range run.Labels {
-					merged[k] = v
-				}
-				for k, v := range labels {
-					merged[k] = v
-				}
-				run.Labels = merged
+				// Prefect merges the given labels into the run's; decoding into the
+				// run's labels does the same for the ones the gateway reads.
+				_ = json.Unmarshal(raw, &run.Labels)
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}

@@ -133,8 +133,8 @@ func (c *Client) CreateFlowRun(ctx context.Context, deploymentID string, body wi
 	resp, err := c.do(ctx, call{method: http.MethodPost, path: "/deployments/" + esc(deploymentID) + "/create_flow_run",
 		body: body, out: &run, endpoint: "deployments/{id}/create_flow_run", retry: body.IdempotencyKey != ""})
 	created = resp.status == http.StatusCreated
-	if got, ok := run.Labels[TriggerLabel]; ok && stamp != "" && err == nil {
-		created = got == stamp
+	if got := run.Labels.TriggerStamp; got != "" && stamp != "" && err == nil {
+		created = string(got) == stamp
 	}
 	return run, created, err
 }

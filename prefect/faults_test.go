@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -677,5 +678,13 @@ func TestOverloadShrinksTheWriteBound(t *testing.T) {
 	}
 	if got := c.writeSlots.current(); got != 3 {
 		t.Fatalf("bound after three clean writes %d, want 3", got)
+	}
+}
+
+// The label CreateFlowRun stamps is the one wire.FlowRunLabels reads back.
+func TestTriggerLabelIsDecoded(t *testing.T) {
+	f, ok := reflect.TypeOf(wire.FlowRunLabels{}).FieldByName("TriggerStamp")
+	if !ok || strings.Split(f.Tag.Get("json"), ",")[0] != TriggerLabel {
+		t.Errorf("wire.FlowRunLabels.TriggerStamp reads %q, want %q", f.Tag.Get("json"), TriggerLabel)
 	}
 }

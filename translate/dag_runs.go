@@ -54,32 +54,26 @@ func badInput(format string, args ...any) *InputError {
 // DAGRun is Airflow's DAGRun object. Every field is always present; those Prefect has no
 // value for are JSON null.
 type DAGRun struct {
-	DAGRunID               string         `json:"dag_run_id"`
-	DAGID                  string         `json:"dag_id"`
-	LogicalDate            *string        `json:"logical_date"`
-	ExecutionDate          *string        `json:"execution_date"`
-	StartDate              *string        `json:"start_date"`
-	EndDate                *string        `json:"end_date"`
-	DataIntervalStart      *string        `json:"data_interval_start"`
-	DataIntervalEnd        *string        `json:"data_interval_end"`
-	LastSchedulingDecision *string        `json:"last_scheduling_decision"`
-	RunType                string         `json:"run_type"`
-	State                  string         `json:"state"`
-	ExternalTrigger        bool           `json:"external_trigger"`
-	Conf                   map[string]any `json:"conf"`
-	Note                   *string        `json:"note"`
+	DAGRunID               string          `json:"dag_run_id"`
+	DAGID                  string          `json:"dag_id"`
+	LogicalDate            *string         `json:"logical_date"`
+	ExecutionDate          *string         `json:"execution_date"`
+	StartDate              *string         `json:"start_date"`
+	EndDate                *string         `json:"end_date"`
+	DataIntervalStart      *string         `json:"data_interval_start"`
+	DataIntervalEnd        *string         `json:"data_interval_end"`
+	LastSchedulingDecision *string         `json:"last_scheduling_decision"`
+	RunType                string          `json:"run_type"`
+	State                  string          `json:"state"`
+	ExternalTrigger        bool            `json:"external_trigger"`
+	Conf                   json.RawMessage `json:"conf"` // a JSON object, verbatim from Prefect
+	Note                   *string         `json:"note"`
 }
 
 // DAGRunFields are the DAGRun field names, for `fields` projections.
 var DAGRunFields = []string{"dag_run_id", "dag_id", "logical_date", "execution_date", "start_date",
 	"end_date", "data_interval_start", "data_interval_end", "last_scheduling_decision", "run_type",
 	"state", "external_trigger", "conf", "note"}
-
-// DAGRunCollection is Airflow's DAGRunCollection.
-type DAGRunCollection struct {
-	DAGRuns      []any `json:"dag_runs"`
-	TotalEntries int   `json:"total_entries"`
-}
 
 // FromPrefectFlowRun maps a flow run of the deployment behind dagID to Airflow's DAGRun
 // (DESIGN §3): name → dag_run_id, expected_start_time → logical_date, start/end times,
@@ -95,8 +89,8 @@ func FromPrefectFlowRun(run wire.FlowRun, dagID string) DAGRun {
 	}
 	logical := FormatTimePtr(run.ExpectedStartTime)
 	conf := run.Parameters
-	if conf == nil {
-		conf = map[string]any{}
+	if !isJSONObject(conf) {
+		conf = emptyObject
 	}
 	out := DAGRun{
 		DAGRunID:          run.Name,
@@ -105,8 +99,8 @@ func FromPrefectFlowRun(run wire.FlowRun, dagID string) DAGRun {
 		ExecutionDate:     logical,
 		StartDate:         FormatTimePtr(run.StartTime),
 		EndDate:           FormatTimePtr(run.EndTime),
-		DataIntervalStart: labelTime(run.Labels, LabelDataIntervalStart),
-		DataIntervalEnd:   labelTime(run.Labels, LabelDataIntervalEnd),
+		DataIntervalStart: labelTime(run.Labels.DataIntervalStart),
+		DataIntervalEnd:   labelTime(run.Labels.DataIntervalEnd),
 		RunType:           "manual",
 		State:             DAGRunState(st),
 		ExternalTrigger:   !run.AutoScheduled,
@@ -115,23 +109,37 @@ func FromPrefectFlowRun(run wire.FlowRun, dagID string) DAGRun {
 	if run.AutoScheduled {
 		out.RunType = "scheduled"
 	}
-	if note, ok := run.Labels[LabelNote].(string); ok && note != "" {
+	if note := string(run.Labels.Note); note != "" {
 		out.Note = &note
 	}
 	return out
 }
 
-func labelTime(labels map[string]any, key string) *string {
-	s, ok := labels[key].(string)
-	if !ok || s == "" {
+var emptyObject = json.RawMessage("{}")
+
+// isJSONObject reports whether raw (valid JSON, as a decoder left it) is an object rather
+// than null or another kind of value.
+func isJSONObject(raw json.RawMessage) bool {
+	for _, c := range raw {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+func labelTime(v wire.LabelValue) *string {
+	if v == "" {
 		return nil
 	}
-	t, err := ParseTime(s)
+	t, err := ParseTime(string(v))
 	if err != nil {
 		return nil
 	}
-	v := FormatTime(t)
-	return &v
+	formatted := FormatTime(t)
+	return &formatted
 }
 
 // ParseDAGRunFields reads the `fields` query values (repeated, comma-separated, or both)
@@ -142,15 +150,6 @@ func ParseDAGRunFields(values []string) ([]string, error) {
 		return nil, badInput("%v", err)
 	}
 	return fields, nil
-}
-
-// Project keeps only the given DAGRun fields (all of them when fields is empty).
-func (r DAGRun) Project(fields []string) any {
-	v, err := SelectFields(r, fields)
-	if err != nil {
-		return r // a DAGRun always encodes as an object: cannot happen
-	}
-	return v
 }
 
 // --- trigger ---
@@ -336,8 +335,7 @@ func (r TriggerRequest) ToFlowRunCreate(deploymentID string) wire.FlowRunCreate 
 
 // CreatedBy reports whether run is the one this request created (on an earlier attempt).
 func (r TriggerRequest) CreatedBy(run wire.FlowRun) bool {
-	fp, _ := run.Labels[LabelTrigger].(string)
-	return run.Name == r.DAGRunID && fp == r.Fingerprint()
+	return run.Name == r.DAGRunID && string(run.Labels.TriggerFingerprint) == r.Fingerprint()
 }
 
 // --- listing ---

@@ -178,10 +178,10 @@ func TestFromPrefectFlowRun(t *testing.T) {
 		ID: "0190b1e4-0000-7000-8000-000000000001", Name: "manual__2024-05-01T00:00:00+00:00",
 		ExpectedStartTime: tp("2024-05-01T00:00:00Z"),
 		StartTime:         tp("2024-05-01T00:00:05.5Z"),
-		Parameters:        map[string]any{"batch_size": 100.0},
+		Parameters:        json.RawMessage(`{"batch_size":100}`),
 		StateType:         st(wire.Running),
-		Labels: map[string]any{LabelNote: "hello", LabelDataIntervalStart: "2024-04-30T00:00:00+00:00",
-			LabelDataIntervalEnd: "2024-05-01T00:00:00Z", "prefect.flow.id": "x"},
+		Labels: wire.FlowRunLabels{Note: "hello", DataIntervalStart: "2024-04-30T00:00:00+00:00",
+			DataIntervalEnd: "2024-05-01T00:00:00Z"},
 	}
 	got := FromPrefectFlowRun(run, "etl.daily")
 	want := DAGRun{
@@ -190,14 +190,14 @@ func TestFromPrefectFlowRun(t *testing.T) {
 		StartDate:         sp("2024-05-01T00:00:05.500000+00:00"),
 		DataIntervalStart: sp("2024-04-30T00:00:00.000000+00:00"), DataIntervalEnd: sp("2024-05-01T00:00:00.000000+00:00"),
 		RunType: "manual", State: "running", ExternalTrigger: true,
-		Conf: map[string]any{"batch_size": 100.0}, Note: sp("hello"),
+		Conf: json.RawMessage(`{"batch_size":100}`), Note: sp("hello"),
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("FromPrefectFlowRun:\n got %+v\nwant %+v", got, want)
 	}
 
 	// Every field is present, null where Prefect has no value.
-	bare := FromPrefectFlowRun(wire.FlowRun{Name: "x", AutoScheduled: true, Labels: map[string]any{LabelNote: ""}}, "d")
+	bare := FromPrefectFlowRun(wire.FlowRun{Name: "x", AutoScheduled: true, Labels: wire.FlowRunLabels{Note: ""}}, "d")
 	raw, _ := json.Marshal(bare)
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
@@ -301,7 +301,7 @@ func TestTriggerFlowRunCreate(t *testing.T) {
 	}
 
 	// The fingerprint tells this request's own run from any other with the same id.
-	own := wire.FlowRun{Name: "r1", Labels: map[string]any{LabelTrigger: req.Fingerprint()}}
+	own := wire.FlowRun{Name: "r1", Labels: wire.FlowRunLabels{TriggerFingerprint: wire.LabelValue(req.Fingerprint())}}
 	if !req.CreatedBy(own) {
 		t.Error("the run made by this request is not recognised")
 	}
@@ -620,17 +620,6 @@ func TestTaskInstanceReferences(t *testing.T) {
 	}
 }
 
-func TestProject(t *testing.T) {
-	run := FromPrefectFlowRun(wire.FlowRun{Name: "r", StateType: st(wire.Completed)}, "d")
-	raw, _ := json.Marshal(run.Project([]string{"state", "dag_run_id", "note"}))
-	if string(raw) != `{"dag_run_id":"r","note":null,"state":"success"}` {
-		t.Errorf("projection = %s", raw)
-	}
-	if _, ok := run.Project(nil).(DAGRun); !ok {
-		t.Error("no projection should return the run itself")
-	}
-}
-
 // FuzzDAGRunListQuery: whatever the query, parsing never panics, and a parsed query
 // always becomes a Prefect filter that is valid JSON with in-range paging.
 func FuzzDAGRunListQuery(f *testing.F) {
@@ -712,4 +701,17 @@ func FuzzParseTrigger(f *testing.F) {
 			t.Fatalf("create body does not encode: %v", err)
 		}
 	})
+}
+
+// The label keys wire.FlowRunLabels decodes are the ones the gateway writes.
+func TestFlowRunLabelKeysAreTheGatewaysLabels(t *testing.T) {
+	want := map[string]string{"Note": LabelNote, "DataIntervalStart": LabelDataIntervalStart,
+		"DataIntervalEnd": LabelDataIntervalEnd, "TriggerFingerprint": LabelTrigger}
+	typ := reflect.TypeOf(wire.FlowRunLabels{})
+	for field, key := range want {
+		f, ok := typ.FieldByName(field)
+		if !ok || strings.Split(f.Tag.Get("json"), ",")[0] != key {
+			t.Errorf("wire.FlowRunLabels.%s reads %q, want %q", field, f.Tag.Get("json"), key)
+		}
+	}
 }

@@ -14,7 +14,10 @@ import (
 const AirflowTimeLayout = "2006-01-02T15:04:05.000000-07:00"
 
 // FormatTime writes t in UTC the way Airflow does.
-func FormatTime(t time.Time) string { return t.UTC().Format(AirflowTimeLayout) }
+func FormatTime(t time.Time) string {
+	var buf [32]byte
+	return string(AppendTime(buf[:0], t))
+}
 
 // FormatTimePtr is FormatTime for optional times: nil stays nil (JSON null).
 func FormatTimePtr(t *time.Time) *string {

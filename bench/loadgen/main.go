@@ -317,6 +317,29 @@ func peakRSS(pid int) (float64, error) {
 	return 0, errors.New("no VmHWM")
 }
 
+// cpuTime is a process's user+system CPU time so far, from /proc/<pid>/stat.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at the last ')'.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, which is 100 on every Linux this runs on.
+const clockTicks = 100
+
 // prefectCalls sums the gateway's airflow_prefect_gateway_prefect_calls_total.
 func prefectCalls(gatewayURL string) (float64, error) {
 	res, err := http.Get(gatewayURL + "/metrics")
@@ -409,19 +432,24 @@ func compare(args []string) error {
 		drive(client, 4, time.Second, 200, o.baseline)
 	}
 	fmt.Printf("(a) gateway vs (b) bare httputil.ReverseProxy, both in front of the same stub Prefect; %d connections, %s each\n", *conc, *dur)
-	fmt.Printf("%-20s %12s %12s %7s %12s %12s %14s\n", "operation", "gateway rps", "proxy rps", "ratio", "added p50", "added p99", "Prefect calls")
+	fmt.Printf("%-20s %12s %12s %7s %12s %12s %14s %13s %13s\n", "operation", "gateway rps", "proxy rps", "ratio", "added p50", "added p99", "Prefect calls", "gateway CPU", "proxy CPU")
 	var sumG, sumB float64
 	worstRatio := 10.0
 	for _, o := range ops {
 		// Alternate the two twice, so that a slow patch of the shared machine hits both alike.
 		var g, b result
 		var calls0, calls1 float64
+		var gwCPU, proxyCPU time.Duration
 		for round := 0; round < 2; round++ {
 			before, _ := prefectCalls(gw.url)
+			cpu0 := cpuTime(gw.cmd.Process.Pid)
 			g = merge(g, drive(client, *conc, *dur/2, *max, o.gateway))
+			gwCPU += cpuTime(gw.cmd.Process.Pid) - cpu0
 			after, _ := prefectCalls(gw.url)
 			calls0, calls1 = calls0+before, calls1+after
+			cpu0 = cpuTime(proxy.cmd.Process.Pid)
 			b = merge(b, drive(client, *conc, *dur/2, *max, o.baseline))
+			proxyCPU += cpuTime(proxy.cmd.Process.Pid) - cpu0
 		}
 		before, after := calls0, calls1
 		ratio := g.rps() / b.rps()
@@ -429,8 +457,9 @@ func compare(args []string) error {
 		sumG += g.rps()
 		sumB += b.rps()
 		calls := (after - before) / float64(max64(g.requests, 1))
-		fmt.Printf("%-20s %12.0f %12.0f %7.2f %12s %12s %14.2f\n", o.name, g.rps(), b.rps(), ratio,
-			ms(g.quantile(.5)-b.quantile(.5)), ms(g.quantile(.99)-b.quantile(.99)), calls)
+		fmt.Printf("%-20s %12.0f %12.0f %7.2f %12s %12s %14.2f %10.0f µs %10.0f µs\n", o.name, g.rps(), b.rps(), ratio,
+			ms(g.quantile(.5)-b.quantile(.5)), ms(g.quantile(.99)-b.quantile(.99)), calls,
+			perOp(gwCPU, g.requests), perOp(proxyCPU, b.requests))
 		if bad := nonOK(g); bad != "" {
 			fmt.Printf("   gateway answers: %s\n", bad)
 		}
@@ -462,6 +491,11 @@ func nonOK(r result) string {
 		parts = append(parts, fmt.Sprintf("%d transport errors", r.errors))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// perOp is a process's CPU time per operation, in µs.
+func perOp(cpu time.Duration, ops int64) float64 {
+	return float64(cpu.Microseconds()) / float64(max64(ops, 1))
 }
 
 func max64(a, b int64) int64 {

@@ -129,34 +129,61 @@ type StateCreate struct {
 	StateDetails *StateDetails `json:"state_details,omitempty"`
 }
 
-// FlowRun is Prefect's FlowRunResponse.
+// FlowRun is the part of Prefect's FlowRunResponse the gateway reads. Decoding list pages is
+// most of the CPU a list costs, so fields nothing reads are left out (the decoder skips them)
+// and parameters stay raw JSON: they go back out verbatim as the DAG run's conf.
 type FlowRun struct {
-	ID                     string         `json:"id"`
-	Created                *time.Time     `json:"created"`
-	Updated                *time.Time     `json:"updated"`
-	Name                   string         `json:"name"`
-	FlowID                 string         `json:"flow_id"`
-	DeploymentID           *string        `json:"deployment_id"`
-	DeploymentVersion      *string        `json:"deployment_version"`
-	WorkQueueName          *string        `json:"work_queue_name"`
-	WorkPoolName           *string        `json:"work_pool_name"`
-	FlowVersion            *string        `json:"flow_version"`
-	Parameters             map[string]any `json:"parameters"`
-	IdempotencyKey         *string        `json:"idempotency_key"`
-	Tags                   []string       `json:"tags"`
-	Labels                 map[string]any `json:"labels"`
-	ParentTaskRunID        *string        `json:"parent_task_run_id"`
-	StateType              *StateType     `json:"state_type"`
-	StateName              *string        `json:"state_name"`
-	RunCount               int            `json:"run_count"`
-	ExpectedStartTime      *time.Time     `json:"expected_start_time"`
-	NextScheduledStartTime *time.Time     `json:"next_scheduled_start_time"`
-	StartTime              *time.Time     `json:"start_time"`
-	EndTime                *time.Time     `json:"end_time"`
-	TotalRunTime           float64        `json:"total_run_time"`
-	EstimatedRunTime       float64        `json:"estimated_run_time"`
-	AutoScheduled          bool           `json:"auto_scheduled"`
-	State                  *State         `json:"state"`
+	ID                     string          `json:"id"`
+	Name                   string          `json:"name"`
+	FlowID                 string          `json:"flow_id"`
+	DeploymentID           *string         `json:"deployment_id"`
+	WorkQueueName          *string         `json:"work_queue_name"` // a task's queue and pool
+	WorkPoolName           *string         `json:"work_pool_name"`
+	Parameters             json.RawMessage `json:"parameters"`
+	IdempotencyKey         *string         `json:"idempotency_key"`
+	Tags                   []string        `json:"tags"`
+	Labels                 FlowRunLabels   `json:"labels"`
+	StateType              *StateType      `json:"state_type"`
+	StateName              *string         `json:"state_name"`
+	ExpectedStartTime      *time.Time      `json:"expected_start_time"`
+	NextScheduledStartTime *time.Time      `json:"next_scheduled_start_time"`
+	StartTime              *time.Time      `json:"start_time"`
+	EndTime                *time.Time      `json:"end_time"`
+	AutoScheduled          bool            `json:"auto_scheduled"`
+	State                  *State          `json:"state"`
+}
+
+// FlowRunLabels are the flow-run labels the gateway reads. Prefect's own labels
+// (prefect.flow.id, ...) are skipped when decoding, so a list page builds no map per run.
+// The keys are the gateway's: translate.LabelNote, LabelDataIntervalStart, LabelDataIntervalEnd,
+// LabelTrigger and prefect.TriggerLabel (tests hold them equal).
+type FlowRunLabels struct {
+	Note               LabelValue `json:"airflow.note,omitempty"`
+	DataIntervalStart  LabelValue `json:"airflow.data_interval_start,omitempty"`
+	DataIntervalEnd    LabelValue `json:"airflow.data_interval_end,omitempty"`
+	TriggerFingerprint LabelValue `json:"airflow.trigger,omitempty"`
+	TriggerStamp       LabelValue `json:"airflow-prefect-gateway.trigger,omitempty"`
+}
+
+// LabelValue is a label's value as text. Prefect keeps label values as strings, numbers or
+// booleans; a number or boolean becomes its JSON text, anything else (null) is empty.
+type LabelValue string
+
+// UnmarshalJSON reads any label value without failing the object around it.
+func (v *LabelValue) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = LabelValue(s)
+	case len(b) > 0 && (b[0] == '-' || b[0] == 't' || b[0] == 'f' || (b[0] >= '0' && b[0] <= '9')):
+		*v = LabelValue(b)
+	default:
+		*v = ""
+	}
+	return nil
 }
 
 // TaskRun is Prefect's TaskRun.
