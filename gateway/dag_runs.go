@@ -165,7 +165,7 @@ func (s *Server) getDAGRun(c echo.Context) error {
 
 // writeDAGRun answers one DAG run, projected to the fields in set.
 func writeDAGRun(c echo.Context, run translate.DAGRun, set translate.DAGRunFieldSet) error {
-	return c.JSONBlob(http.StatusOK, run.AppendJSON(make([]byte, 0, 512), set))
+	return writeJSONBytes(c, http.StatusOK, run.AppendJSON(make([]byte, 0, 512), set))
 }
 
 // deleteDAGRun is DELETE /dags/{dag_id}/dagRuns/{dag_run_id}: the run, then its deletion.
@@ -336,8 +336,14 @@ type runScope struct {
 
 func (sc runScope) single() bool { return len(sc.deploymentIDs) == 1 }
 
+// dagOf names the DAG of a deployment known up front.
+func (sc runScope) dagOf(deploymentID string) (string, bool) {
+	dagID, ok := sc.dags[deploymentID]
+	return dagID, ok
+}
+
 func emptyRunCollection(c echo.Context) error {
-	return c.JSONBlob(http.StatusOK, translate.AppendDAGRunCollection(nil, nil, 0, 0))
+	return writeJSONBytes(c, http.StatusOK, translate.AppendDAGRunCollection(nil, nil, 0, 0))
 }
 
 // listDAGRuns is GET /dags/{dag_id}/dagRuns, dag_id "~" meaning every DAG the caller may
@@ -481,9 +487,20 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 	case q.Page.Limit <= prefect.MaxLimit && q.Page.Offset%q.Page.Limit == 0:
 		limit := q.Page.Limit
 		query.Limit = &limit
-		if runs, total, err = s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1); err != nil {
+		raw, count, err := s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1)
+		if err != nil {
 			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
 		}
+		// Most pages are written straight from Prefect's bytes; a page with a run of a
+		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
+		if out, ok := translate.AppendDAGRunPage(make([]byte, 0, 64+768*limit), raw, scope.dagOf,
+			translate.DAGRunFieldsOf(q.Fields), count); ok {
+			return writeJSONBytes(c, http.StatusOK, out)
+		}
+		if runs, err = prefect.DecodeFlowRuns(raw); err != nil {
+			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
+		}
+		total = count
 	default:
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {
@@ -518,7 +535,7 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		}
 		out = append(out, translate.FromPrefectFlowRun(run, dagID))
 	}
-	return c.JSONBlob(http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+512*len(out)), out, translate.DAGRunFieldsOf(q.Fields), total))
+	return writeJSONBytes(c, http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+512*len(out)), out, translate.DAGRunFieldsOf(q.Fields), total))
 }
 
 // readRunWindows reads the windows in order and stops at the first short one (the end).

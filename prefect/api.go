@@ -2,6 +2,7 @@ package prefect
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -158,8 +159,10 @@ func (c *Client) FilterFlowRuns(ctx context.Context, q wire.Query) ([]wire.FlowR
 
 // PaginateFlowRuns reads one page of flow runs and the count of every match in a single
 // call (POST /flow_runs/paginate; Prefect runs both queries together). page is 1-based in
-// units of q.Limit (at most MaxLimit); q.Offset is not used by this endpoint and must be 0.
-func (c *Client) PaginateFlowRuns(ctx context.Context, q wire.Query, page int) (runs []wire.FlowRun, count int, err error) {
+// units of q.Limit; q.Offset must be 0. The runs are left as Prefect wrote them (a JSON
+// array), so that a caller can write its answer straight from Prefect's bytes; DecodeFlowRuns
+// decodes them.
+func (c *Client) PaginateFlowRuns(ctx context.Context, q wire.Query, page int) (runs json.RawMessage, count int, err error) {
 	if q.Limit == nil || *q.Limit < 1 || *q.Limit > MaxLimit || q.Offset != 0 || page < 1 {
 		return nil, 0, &Error{Kind: KindInvalid, Op: "POST /flow_runs/paginate", Message: "paginate needs 1 <= limit <= 200, page >= 1 and no offset"}
 	}
@@ -168,11 +171,21 @@ func (c *Client) PaginateFlowRuns(ctx context.Context, q wire.Query, page int) (
 		Page int `json:"page"`
 	}{q, page}
 	var out struct {
-		Results []wire.FlowRun `json:"results"`
-		Count   int            `json:"count"`
+		Results json.RawMessage `json:"results"`
+		Count   int             `json:"count"`
 	}
 	_, err = c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/paginate", body: body, out: &out, endpoint: "flow_runs/paginate", retry: true})
 	return out.Results, out.Count, err
+}
+
+// DecodeFlowRuns decodes a JSON array of flow runs from Prefect (PaginateFlowRunsRaw); an
+// answer that cannot be read is a KindBadGateway error, as from any call.
+func DecodeFlowRuns(raw json.RawMessage) ([]wire.FlowRun, error) {
+	var runs []wire.FlowRun
+	if err := Decode(raw, &runs); err != nil {
+		return nil, &Error{Kind: KindBadGateway, Op: "POST /flow_runs/paginate", Message: "Prefect's answer could not be read", Err: err}
+	}
+	return runs, nil
 }
 
 // CountFlowRuns counts flow runs matching q (paging keys are dropped).

@@ -32,57 +32,96 @@ func DAGRunFieldsOf(fields []string) DAGRunFieldSet {
 
 func (s DAGRunFieldSet) has(i int) bool { return s == 0 || s&(1<<i) != 0 }
 
-// AppendJSON appends r as Airflow's DAGRun object, keeping the fields in set, in the
-// order of DAGRunFields.
-func (r DAGRun) AppendJSON(dst []byte, set DAGRunFieldSet) []byte {
+// The indexes of DAGRunFields.
+const (
+	fieldDAGRunID = iota
+	fieldDAGID
+	fieldLogicalDate
+	fieldExecutionDate
+	fieldStartDate
+	fieldEndDate
+	fieldDataIntervalStart
+	fieldDataIntervalEnd
+	fieldLastSchedulingDecision
+	fieldRunType
+	fieldState
+	fieldExternalTrigger
+	fieldConf
+	fieldNote
+)
+
+// dagRunFieldWriter writes the value of DAGRun field i (an index into DAGRunFields).
+type dagRunFieldWriter interface {
+	appendField(dst []byte, i int) []byte
+}
+
+// appendDAGRunObject writes a DAGRun object: the fields in set, in the order of
+// DAGRunFields, their values from w.
+func appendDAGRunObject[W dagRunFieldWriter](dst []byte, set DAGRunFieldSet, w W) []byte {
 	dst = append(dst, '{')
 	first := true
-	key := func(i int) bool {
+	for i, name := range DAGRunFields {
 		if !set.has(i) {
-			return false
+			continue
 		}
 		if !first {
 			dst = append(dst, ',')
 		}
 		first = false
 		dst = append(dst, '"')
-		dst = append(dst, DAGRunFields[i]...)
+		dst = append(dst, name...)
 		dst = append(dst, '"', ':')
-		return true
-	}
-	// The indexes follow DAGRunFields.
-	if key(0) {
-		dst = AppendJSONString(dst, r.DAGRunID)
-	}
-	if key(1) {
-		dst = AppendJSONString(dst, r.DAGID)
-	}
-	for i, v := range [...]*string{r.LogicalDate, r.ExecutionDate, r.StartDate, r.EndDate,
-		r.DataIntervalStart, r.DataIntervalEnd, r.LastSchedulingDecision} {
-		if key(2 + i) {
-			dst = appendNullableString(dst, v)
-		}
-	}
-	if key(9) {
-		dst = AppendJSONString(dst, r.RunType)
-	}
-	if key(10) {
-		dst = AppendJSONString(dst, r.State)
-	}
-	if key(11) {
-		dst = strconv.AppendBool(dst, r.ExternalTrigger)
-	}
-	if key(12) {
-		if isJSONObject(r.Conf) {
-			dst = append(dst, r.Conf...)
-		} else {
-			dst = append(dst, emptyObject...)
-		}
-	}
-	if key(13) {
-		dst = appendNullableString(dst, r.Note)
+		dst = w.appendField(dst, i)
 	}
 	return append(dst, '}')
+}
+
+// AppendJSON appends r as Airflow's DAGRun object, keeping the fields in set, in the
+// order of DAGRunFields.
+func (r DAGRun) AppendJSON(dst []byte, set DAGRunFieldSet) []byte {
+	return appendDAGRunObject(dst, set, &r)
+}
+
+func (r *DAGRun) appendField(dst []byte, i int) []byte {
+	switch i {
+	case fieldDAGRunID:
+		return AppendJSONString(dst, r.DAGRunID)
+	case fieldDAGID:
+		return AppendJSONString(dst, r.DAGID)
+	case fieldLogicalDate:
+		return appendNullableString(dst, r.LogicalDate)
+	case fieldExecutionDate:
+		return appendNullableString(dst, r.ExecutionDate)
+	case fieldStartDate:
+		return appendNullableString(dst, r.StartDate)
+	case fieldEndDate:
+		return appendNullableString(dst, r.EndDate)
+	case fieldDataIntervalStart:
+		return appendNullableString(dst, r.DataIntervalStart)
+	case fieldDataIntervalEnd:
+		return appendNullableString(dst, r.DataIntervalEnd)
+	case fieldLastSchedulingDecision:
+		return appendNullableString(dst, r.LastSchedulingDecision)
+	case fieldRunType:
+		return AppendJSONString(dst, r.RunType)
+	case fieldState:
+		return AppendJSONString(dst, r.State)
+	case fieldExternalTrigger:
+		return strconv.AppendBool(dst, r.ExternalTrigger)
+	case fieldConf:
+		return appendConf(dst, r.Conf)
+	case fieldNote:
+		return appendNullableString(dst, r.Note)
+	}
+	return dst
+}
+
+// appendConf writes a conf: the object itself, or {} for anything else (null, none).
+func appendConf(dst []byte, conf []byte) []byte {
+	if isJSONObject(conf) {
+		return append(dst, conf...)
+	}
+	return append(dst, emptyObject...)
 }
 
 // MarshalJSON keeps json.Marshal and Echo's c.JSON writing the same bytes as AppendJSON.

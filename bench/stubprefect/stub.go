@@ -46,19 +46,35 @@ func New(n int) *Stub {
 	for i := 0; i < n; i++ {
 		at := base.Add(time.Duration(n-i) * time.Hour)
 		end := at.Add(90 * time.Second)
+		// Every key of Prefect 3.8.8's FlowRunResponse, as /flow_runs/filter returns it
+		// (see translate/testdata/prefect_flow_runs_filter.json): pages as large as real ones.
+		runID := fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a53-%012d", 100000+n-i)
+		stateID := fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a54-%012d", i)
 		s.runs = append(s.runs, map[string]any{
-			"id":      fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a53-%012d", 100000+n-i),
-			"created": at, "updated": end,
+			"id": runID, "created": at, "updated": end,
 			"name":    fmt.Sprintf("scheduled__%s", at.Format("2006-01-02T15:04:05+00:00")),
-			"flow_id": FlowID, "deployment_id": DeploymentID,
+			"flow_id": FlowID, "state_id": stateID, "deployment_id": DeploymentID, "deployment_version": nil,
+			"work_queue_id": nil, "work_queue_name": "default", "flow_version": "a1b2c3",
 			"parameters":      map[string]any{"batch_size": 500, "region": "eu"},
-			"idempotency_key": nil, "tags": []string{"bench"},
-			"labels":     map[string]any{"prefect.flow.id": FlowID},
-			"state_type": "COMPLETED", "state_name": "Completed", "run_count": 1,
-			"expected_start_time": at, "start_time": at, "end_time": end,
-			"total_run_time": 90.0, "estimated_run_time": 90.0, "auto_scheduled": true,
-			"state": map[string]any{"id": fmt.Sprintf("0b7e1c2a-6f55-4d2e-9a54-%012d", i), "type": "COMPLETED",
-				"name": "Completed", "timestamp": end, "message": nil, "state_details": map[string]any{}},
+			"idempotency_key": "scheduled " + DeploymentID + " " + at.Format(time.RFC3339), "context": map[string]any{},
+			"empirical_policy": map[string]any{"max_retries": 0, "retry_delay_seconds": 0.0, "retries": 0, "retry_delay": 0,
+				"pause_keys": []any{}, "resuming": false, "retry_type": nil},
+			"tags": []string{"bench"},
+			"labels": map[string]any{"prefect.flow.id": FlowID, "prefect.deployment.id": DeploymentID,
+				"prefect.worker.name": "bench-worker"},
+			"parent_task_run_id": nil, "state_type": "COMPLETED", "state_name": "Completed", "run_count": 1,
+			"expected_start_time": at, "next_scheduled_start_time": nil, "start_time": at, "end_time": end,
+			"total_run_time": 90.0, "estimated_run_time": 90.0, "estimated_start_time_delta": 0.52,
+			"auto_scheduled": true, "infrastructure_document_id": nil, "infrastructure_pid": "bench-1",
+			"created_by": nil, "work_pool_id": nil, "work_pool_name": "bench-pool",
+			"state": map[string]any{"id": stateID, "type": "COMPLETED", "name": "Completed", "timestamp": end,
+				"message": nil, "data": nil, "state_details": map[string]any{"flow_run_id": runID, "task_run_id": nil,
+					"child_flow_run_id": nil, "scheduled_time": nil, "cache_key": nil, "cache_expiration": nil,
+					"deferred": false, "untrackable_result": false, "pause_timeout": nil, "pause_reschedule": false,
+					"pause_key": nil, "run_input_keyset": nil, "refresh_cache": nil, "retriable": nil,
+					"transition_id": nil, "task_parameters_id": nil, "traceparent": nil,
+					"deployment_concurrency_lease_id": nil}},
+			"job_variables": map[string]any{},
 		})
 	}
 	dep := map[string]any{"id": DeploymentID, "created": base, "updated": base, "name": DeploymentName,
@@ -90,6 +106,25 @@ type filterBody struct {
 }
 
 func (s *Stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Answers carry their length, as uvicorn's do: buffered, then written at once.
+	buf := &lengthWriter{ResponseWriter: w, status: http.StatusOK}
+	s.serve(buf, r)
+	w.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
+}
+
+// lengthWriter holds an answer back until it is complete.
+type lengthWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (l *lengthWriter) WriteHeader(status int)      { l.status = status }
+func (l *lengthWriter) Write(b []byte) (int, error) { return l.body.Write(b) }
+
+func (s *Stub) serve(w http.ResponseWriter, r *http.Request) {
 	s.calls.Add(1)
 	path := strings.TrimPrefix(r.URL.Path, "/api")
 	w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,51 @@
+package translate
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestScannerWalksObjectsAndArrays(t *testing.T) {
+	doc := ` { "a" : "x\"y\\" , "n\u0061me":[1, {"k":"}"}, "]"] ,"t":true,"f":false,"z":null,"num":-1.5e+3, "o":{"p":{}} } `
+	type member struct{ key, value string }
+	var got []member
+	end, ok := walkObject([]byte(doc), skipSpace([]byte(doc), 0), func(key []byte, at int) (int, bool) {
+		kind, v, end, escaped, ok := scalarAt([]byte(doc), at)
+		if !ok {
+			return 0, false
+		}
+		got = append(got, member{string(key), string(v) + map[bool]string{true: " (escaped)"}[escaped] + " " + string("?sNOABn"[kind])})
+		return end, true
+	})
+	want := []member{{"a", `x\"y\\ (escaped) s`}, {"name", `[1, {"k":"}"}, "]"] A`}, {"t", "true B"}, {"f", "false B"},
+		{"z", "null n"}, {"num", "-1.5e+3 N"}, {"o", `{"p":{}} O`}}
+	if !ok || skipSpace([]byte(doc), end) != len(doc) || len(got) != len(want) {
+		t.Fatalf("walk: ok=%v end=%d of %d, got %v", ok, end, len(doc), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("member %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+
+	var elements []string
+	arr := `[ 1 ,"two", [3], {"4":4} ]`
+	if _, ok := walkArray([]byte(arr), 0, func(at int) (int, bool) {
+		end, ok := skipValue([]byte(arr), at)
+		elements = append(elements, arr[at:end])
+		return end, ok
+	}); !ok || strings.Join(elements, "|") != `1|"two"|[3]|{"4":4}` {
+		t.Errorf("array elements %q (ok=%v)", elements, ok)
+	}
+}
+
+func TestScannerRefusesWhatIsNotJSON(t *testing.T) {
+	for _, doc := range []string{``, `{`, `{"a"`, `{"a":}`, `{"a":1,}x`, `{"a" 1}`, `{"a":"unterminated}`, `[1 2]`,
+		`{"a":[1,2}`, `{"a":tru}`, `{1:2}`, `"\`} {
+		_, okObject := walkObject([]byte(doc), 0, func(_ []byte, at int) (int, bool) { return skipValue([]byte(doc), at) })
+		_, okArray := walkArray([]byte(doc), 0, func(at int) (int, bool) { return skipValue([]byte(doc), at) })
+		if okObject || okArray {
+			t.Errorf("%q walked as JSON (object %v, array %v)", doc, okObject, okArray)
+		}
+	}
+}
