@@ -9,6 +9,8 @@
 #
 #   BENCH_CONNECTIONS (64)  BENCH_DURATION (5s)  BENCH_REAL_CONNECTIONS (4)  BENCH_REAL_DURATION (8s)
 #   BENCH_GO=0 skips the go test -bench part; BENCH_REAL=0 skips (c).
+#   BENCH_SERVER_CPUS=1 runs the gateway and the proxy on CPU 1 (taskset) and the load
+#   generator and stub on the others, so that they do not compete for a core.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -28,9 +30,17 @@ go build -o "$state/gateway" ./cmd/airflow-prefect-gateway
 go build -o "$state/loadgen" ./bench/loadgen
 args=(compare -gateway "$state/gateway" -c "${BENCH_CONNECTIONS:-64}" -duration "${BENCH_DURATION:-5s}"
   -real-c "${BENCH_REAL_CONNECTIONS:-4}" -real-duration "${BENCH_REAL_DURATION:-8s}")
+pin=()
+if [ -n "${BENCH_SERVER_CPUS:-}" ]; then
+  command -v taskset >/dev/null || { echo "bench: BENCH_SERVER_CPUS needs taskset (util-linux)" >&2; exit 2; }
+  args+=(-server-cpus "$BENCH_SERVER_CPUS")
+  others="$(python3 -c "import os; s=set(range(os.cpu_count())) - {int(c) for c in '$BENCH_SERVER_CPUS'.split(',')}; print(','.join(map(str, sorted(s))))")"
+  [ -n "$others" ] || { echo "bench: no CPU left for the load generator" >&2; exit 2; }
+  pin=(taskset -c "$others")
+fi
 if [ "${BENCH_REAL:-1}" != "0" ]; then
   api_url="$(scripts/prefect-server.sh start "$state/prefect")"
   args+=(-prefect "$api_url")
 fi
 echo "== load: gateway vs bare reverse proxy (stub Prefect), then gateway vs direct (real Prefect)"
-"$state/loadgen" "${args[@]}" 2> >(grep -v 'ReverseProxy read error' >&2)
+"${pin[@]}" "$state/loadgen" "${args[@]}" 2> >(grep -v 'ReverseProxy read error' >&2)

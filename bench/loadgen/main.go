@@ -3,13 +3,16 @@
 //
 //	loadgen stub  -listen 127.0.0.1:0 [-runs 100]        a fast stub Prefect (bench/stubprefect)
 //	loadgen proxy -listen 127.0.0.1:0 -upstream URL      a bare httputil.ReverseProxy
-//	loadgen compare -gateway BIN [-prefect URL] [-c 64] [-duration 5s]
+//	loadgen compare -gateway BIN [-prefect URL] [-c 64] [-duration 5s] [-server-cpus 1]
 //
 // compare starts the stub, the real gateway binary in front of it and the bare proxy in front
-// of it, drives both with the same load in the same run, and prints (a)/(b): the throughput
-// ratio, the latency the gateway adds at p50/p99, the gateway's peak RSS (VmHWM) and the
-// Prefect calls each Airflow operation cost. With -prefect (a real Prefect API root) it then
-// prints (c): list runs and trigger through the gateway against the equivalent direct calls.
+// of it, drives both with the same load in the same run, and prints (a)/(b): at saturation
+// (closed loop), the throughput ratio, the latency the gateway adds at p50/p99, each
+// process's CPU per operation and the Prefect calls each Airflow operation cost; then, at one
+// fixed offered load (open loop, half the lower saturated rate), the latency the gateway adds
+// at p50/p99; then the gateway's peak RSS (VmHWM). With -prefect (a real Prefect API root) it
+// then prints (c): list runs and trigger through the gateway against the equivalent direct
+// calls.
 package main
 
 import (
@@ -329,11 +332,26 @@ func freeAddr() (string, error) {
 // startGateway runs the real binary (auth off: the bench measures the API path, not bcrypt)
 // and waits until it answers.
 func startGateway(bin, prefectURL string) (*proc, error) {
+	return startGatewayOn("", bin, prefectURL)
+}
+
+// pinned is the command line argv run on the given CPUs (taskset's list, e.g. "1"); ""
+// leaves it wherever the scheduler likes.
+func pinned(cpus string, argv ...string) []string {
+	if cpus == "" {
+		return argv
+	}
+	return append([]string{"taskset", "-c", cpus}, argv...)
+}
+
+// startGatewayOn is startGateway on the given CPUs.
+func startGatewayOn(cpus, bin, prefectURL string) (*proc, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--listen", addr, "--auth-mode", "none", "--prefect-api-url", prefectURL)
+	argv := pinned(cpus, bin, "--listen", addr, "--auth-mode", "none", "--prefect-api-url", prefectURL)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "GATEWAY_LOG_LEVEL=error")
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -427,6 +445,7 @@ func compare(args []string) error {
 	max := fs.Int64("max", 300000, "most requests per measurement")
 	realConc := fs.Int("real-c", 4, "concurrent connections for (c)")
 	realDur := fs.Duration("real-duration", 8*time.Second, "time per measurement of (c)")
+	serverCPUs := fs.String("server-cpus", "", "run the gateway and the proxy on these CPUs (taskset -c), apart from the load generator and the stub")
 	_ = fs.Parse(args)
 	self, err := os.Executable()
 	if err != nil {
@@ -438,12 +457,13 @@ func compare(args []string) error {
 		return err
 	}
 	defer stub.stop()
-	proxy, err := startURLPrinter(self, "proxy", "-listen", "127.0.0.1:0", "-upstream", stub.url)
+	proxyArgv := pinned(*serverCPUs, self, "proxy", "-listen", "127.0.0.1:0", "-upstream", stub.url)
+	proxy, err := startURLPrinter(proxyArgv[0], proxyArgv[1:]...)
 	if err != nil {
 		return err
 	}
 	defer proxy.stop()
-	gw, err := startGateway(*bin, stub.url+"/api")
+	gw, err := startGatewayOn(*serverCPUs, *bin, stub.url+"/api")
 	if err != nil {
 		return err
 	}
