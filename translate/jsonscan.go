@@ -157,17 +157,26 @@ func walkArray(b []byte, i int, fn func(at int) (int, bool)) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		i = skipSpace(b, end)
-		switch {
-		case i < len(b) && b[i] == ',':
-			i = skipSpace(b, i+1)
-		case i < len(b) && b[i] == ']':
-			return i + 1, true
-		default:
-			return 0, false
+		next, done, ok := afterValue(b, end, ']')
+		if !ok || done {
+			return next, ok
 		}
+		i = next
 	}
 	return 0, false
+}
+
+// afterValue steps over what follows a value that ends at end inside a container closed by
+// closer: a comma (next is the following item) or the closer (done, next is past it).
+func afterValue(b []byte, end int, closer byte) (next int, done, ok bool) {
+	i := skipSpace(b, end)
+	switch {
+	case i < len(b) && b[i] == ',':
+		return skipSpace(b, i+1), false, true
+	case i < len(b) && b[i] == closer:
+		return i + 1, true, true
+	}
+	return 0, false, false
 }
 
 // walkObject calls fn with the decoded key and the position of the value of every member of
@@ -202,15 +211,11 @@ func walkObject(b []byte, i int, fn func(key []byte, at int) (int, bool)) (int, 
 		if !ok {
 			return 0, false
 		}
-		i = skipSpace(b, end)
-		switch {
-		case i < len(b) && b[i] == ',':
-			i = skipSpace(b, i+1)
-		case i < len(b) && b[i] == '}':
-			return i + 1, true
-		default:
-			return 0, false
+		next, done, ok := afterValue(b, end, '}')
+		if !ok || done {
+			return next, ok
 		}
+		i = next
 	}
 	return 0, false
 }

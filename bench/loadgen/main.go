@@ -176,12 +176,36 @@ func drive(client *http.Client, c int, d time.Duration, max int64, req request) 
 	return driveAction(c, d, max, send(client, req))
 }
 
-// driveAction runs act from c workers until d passes or max operations were done.
+// driveAction runs act from c workers until d passes or max operations were done (closed
+// loop: each worker sends its next request as soon as the last one is answered).
 func driveAction(c int, d time.Duration, max int64, act action) result {
 	var sent atomic.Int64
+	deadline := time.Now().Add(d)
+	return runWorkers(c, func() (time.Time, bool) {
+		now := time.Now()
+		return now, now.Before(deadline) && sent.Add(1) <= max
+	}, act)
+}
+
+// drivePaced offers req at a fixed rate from c workers for d (open loop): request k is due
+// at start + k/rate, and its latency counts from then, so a request that waited for a free
+// worker carries that wait too (no coordinated omission).
+func drivePaced(client *http.Client, c int, rate float64, d time.Duration, req request) result {
+	interval := time.Duration(float64(time.Second) / rate)
+	var next atomic.Int64
+	start := time.Now()
+	deadline := start.Add(d)
+	return runWorkers(c, func() (time.Time, bool) {
+		due := start.Add(time.Duration(next.Add(1)-1) * interval)
+		return due, !due.After(deadline)
+	}, send(client, req))
+}
+
+// runWorkers runs act from c workers. Each asks schedule when its next operation is due
+// (false: stop), waits until then, and records the latency from then.
+func runWorkers(c int, schedule func() (due time.Time, ok bool), act action) result {
 	var mu sync.Mutex
 	res := result{statuses: map[int]int64{}}
-	deadline := time.Now().Add(d)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < c; w++ {
@@ -191,54 +215,9 @@ func driveAction(c int, d time.Duration, max int64, act action) result {
 			local := make([]time.Duration, 0, 4096)
 			statuses := map[int]int64{}
 			var errs int64
-			for time.Now().Before(deadline) && sent.Add(1) <= max {
-				t0 := time.Now()
-				status, err := act(seq.Add(1))
-				if err != nil {
-					errs++
-					continue
-				}
-				local = append(local, time.Since(t0))
-				statuses[status]++
-			}
-			mu.Lock()
-			res.latencies = append(res.latencies, local...)
-			for k, v := range statuses {
-				res.statuses[k] += v
-			}
-			res.errors += errs
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.requests = int64(len(res.latencies))
-	sortDurations(res.latencies)
-	return res
-}
-
-// drivePaced offers req at a fixed rate from c workers for d (open loop): request k is due
-// at start + k/rate, and its latency counts from then, so a request that waited for a free
-// worker carries that wait too (no coordinated omission).
-func drivePaced(client *http.Client, c int, rate float64, d time.Duration, req request) result {
-	act := send(client, req)
-	interval := time.Duration(float64(time.Second) / rate)
-	var next atomic.Int64
-	var mu sync.Mutex
-	res := result{statuses: map[int]int64{}}
-	start := time.Now()
-	deadline := start.Add(d)
-	var wg sync.WaitGroup
-	for w := 0; w < c; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []time.Duration
-			statuses := map[int]int64{}
-			var errs int64
 			for {
-				due := start.Add(time.Duration(next.Add(1)-1) * interval)
-				if due.After(deadline) {
+				due, ok := schedule()
+				if !ok {
 					break
 				}
 				time.Sleep(time.Until(due))
