@@ -212,7 +212,9 @@ func (c *Client) UpdateFlowRunLabels(ctx context.Context, id string, labels map[
 
 // DeleteFlowRun deletes a flow run.
 func (c *Client) DeleteFlowRun(ctx context.Context, id string) error {
-	_, err := c.do(ctx, call{method: http.MethodDelete, path: "/flow_runs/" + esc(id), endpoint: "flow_runs/{id}"})
+	// Repeatable: a SQLite Prefect refuses writes with 503 "database is locked" now and then.
+	_, err := c.do(ctx, call{method: http.MethodDelete, path: "/flow_runs/" + esc(id), endpoint: "flow_runs/{id}",
+		retry: true, goneMeansDone: true})
 	return err
 }
 

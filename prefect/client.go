@@ -264,9 +264,12 @@ type call struct {
 	body     any
 	out      any    // decoded from a 2xx answer when non-nil
 	endpoint string // metrics label, e.g. "flow_runs/filter"
-	// retry marks calls that are safe to repeat: reads, filters, counts, and
-	// idempotency-keyed creates.
+	// retry marks calls that are safe to repeat: reads, filters, counts, upserts,
+	// idempotency-keyed creates, updates that set values, and deletes.
 	retry bool
+	// goneMeansDone marks a delete: after a failed attempt, Prefect's 404 means the object is
+	// gone (that attempt, or somebody else, deleted it), which is what the call wanted.
+	goneMeansDone bool
 }
 
 // response is what a call returns besides the decoded body.
@@ -291,6 +294,9 @@ func (c *Client) do(ctx context.Context, cl call) (response, error) {
 			return resp, nil
 		}
 		pe, _ := AsError(err)
+		if cl.goneMeansDone && attempt > 1 && pe != nil && pe.Kind == KindNotFound {
+			return resp, nil
+		}
 		// A CSRF refusal happens before Prefect looks at the request, so sending it again
 		// with a fresh token is safe for every method.
 		if pe != nil && pe.Kind == KindForbidden && isCSRFRefusal(pe.Message) && !csrfRetried {

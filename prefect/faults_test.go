@@ -106,7 +106,8 @@ func (r *recorder) retriesOf(endpoint string) int {
 const okFlow = `{"id":"f1","name":"etl"}`
 
 // Each row is one fault; "safe" calls are reads (ReadFlow), "unsafe" ones are state changes
-// (SetFlowRunState), "keyed"/"unkeyed" are create_flow_run with and without an idempotency key.
+// (SetFlowRunState), "keyed"/"unkeyed" are create_flow_run with and without an idempotency key,
+// "delete" is DeleteFlowRun (repeatable: the end state is the same).
 func TestRetryPolicy(t *testing.T) {
 	okState := `{"status":"ACCEPT","details":{"type":"accept_details"},"state":{"type":"RUNNING","name":"Running"}}`
 	okRun := `{"id":"r1","name":"manual__1"}`
@@ -143,6 +144,11 @@ func TestRetryPolicy(t *testing.T) {
 		{"keyed trigger: lost answer then ok", "keyed", []step{{drop: true}, {status: 200, body: okRun}}, 2, KindUnknown, 0},
 		{"unkeyed trigger: 502 is not retried", "unkeyed", []step{{status: 502}, {status: 201, body: okRun}}, 1, KindBadGateway, 0},
 		{"unkeyed trigger: lost answer is not retried", "unkeyed", []step{{drop: true}, {status: 201, body: okRun}}, 1, KindBadGateway, 0},
+		{"delete: 503 (database is locked) then done", "delete", []step{{status: 503, body: `{"exception_message":"Service Unavailable"}`}, {status: 204}}, 2, KindUnknown, 0},
+		{"delete: lost answer, then 404: the first attempt deleted it", "delete", []step{{drop: true}, {status: 404, body: `{"detail":"Flow run not found"}`}}, 2, KindUnknown, 0},
+		{"delete: 502, then 404: gone either way", "delete", []step{{status: 502}, {status: 404, body: `{"detail":"Flow run not found"}`}}, 2, KindUnknown, 0},
+		{"delete: 404 at the first attempt is not found", "delete", []step{{status: 404, body: `{"detail":"Flow run not found"}`}}, 1, KindNotFound, 0},
+		{"delete: 503 until attempts run out", "delete", []step{{status: 503}}, 3, KindUnavailable, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,6 +181,9 @@ func TestRetryPolicy(t *testing.T) {
 				}
 				_, _, err = c.CreateFlowRun(ctx, "d1", body)
 				endpoint = "deployments/{id}/create_flow_run"
+			case "delete":
+				err = c.DeleteFlowRun(ctx, "r1")
+				endpoint = "flow_runs/{id}"
 			}
 			if got := attempts.Load(); got != tc.attempts {
 				t.Errorf("Prefect saw %d attempts, want %d", got, tc.attempts)
