@@ -519,28 +519,33 @@ func compare(args []string) error {
 	}
 	fmt.Printf("throughput ratio (a)/(b): %.2f overall, %.2f worst operation (target ≥ 0.8); added p99 above is at saturation\n", sumG/sumB, worstRatio)
 	// Latency the gateway adds, measured where it is not hidden by queueing: both paths at
-	// one fixed offered load, half the lower of their saturated rates above.
-	fmt.Printf("\nadded latency at a fixed load (open loop, %d connections, %s each): half the lower saturated rate of the two\n", *conc, *dur)
-	fmt.Printf("%-20s %10s %14s %14s %14s %14s %12s %12s\n", "operation", "rate", "gateway p50", "gateway p99", "proxy p50", "proxy p99", "added p50", "added p99")
-	worstAdded := time.Duration(0)
+	// the same fixed offered loads, fractions of the lower of their saturated rates above.
+	fmt.Printf("\nadded latency at fixed loads (open loop, %d connections, %s each): fractions of the lower saturated rate of the two\n", *conc, *dur)
+	fmt.Printf("%-20s %5s %10s %14s %14s %14s %14s %12s %12s\n", "operation", "load", "rate", "gateway p50", "gateway p99", "proxy p50", "proxy p99", "added p50", "added p99")
+	worstAdded := map[float64]time.Duration{}
+	loads := []float64{0.1, 0.25, 0.5}
 	for i, o := range ops {
-		rate := saturated[i] / 2
-		var g, b result
-		for round := 0; round < 2; round++ {
-			g = merge(g, drivePaced(client, *conc, rate, *dur/2, o.gateway))
-			b = merge(b, drivePaced(client, *conc, rate, *dur/2, o.baseline))
-		}
-		added := g.quantile(.99) - b.quantile(.99)
-		if added > worstAdded {
-			worstAdded = added
-		}
-		fmt.Printf("%-20s %6.0f rps %14s %14s %14s %14s %12s %12s\n", o.name, rate, ms(g.quantile(.5)), ms(g.quantile(.99)),
-			ms(b.quantile(.5)), ms(b.quantile(.99)), ms(g.quantile(.5)-b.quantile(.5)), ms(added))
-		if bad := nonOK(g); bad != "" {
-			fmt.Printf("   gateway answers: %s\n", bad)
+		for _, load := range loads {
+			rate := saturated[i] * load
+			var g, b result
+			for round := 0; round < 2; round++ {
+				g = merge(g, drivePaced(client, *conc, rate, *dur/2, o.gateway))
+				b = merge(b, drivePaced(client, *conc, rate, *dur/2, o.baseline))
+			}
+			added := g.quantile(.99) - b.quantile(.99)
+			if added > worstAdded[load] {
+				worstAdded[load] = added
+			}
+			fmt.Printf("%-20s %4.0f%% %6.0f rps %14s %14s %14s %14s %12s %12s\n", o.name, load*100, rate, ms(g.quantile(.5)), ms(g.quantile(.99)),
+				ms(b.quantile(.5)), ms(b.quantile(.99)), ms(g.quantile(.5)-b.quantile(.5)), ms(added))
+			if bad := nonOK(g); bad != "" {
+				fmt.Printf("   gateway answers: %s\n", bad)
+			}
 		}
 	}
-	fmt.Printf("added p99 at a fixed load: %s worst operation (target ≤ 1 ms)\n", ms(worstAdded))
+	for _, load := range loads {
+		fmt.Printf("added p99 at %.0f%% load: %s worst operation (target ≤ 1 ms)\n", load*100, ms(worstAdded[load]))
+	}
 
 	rss, err := peakRSS(gw.cmd.Process.Pid)
 	if err != nil {
