@@ -163,9 +163,13 @@ func (s *Server) getDAGRun(c echo.Context) error {
 	return writeDAGRun(c, translate.FromPrefectFlowRun(run, dagID), translate.DAGRunFieldsOf(fields))
 }
 
+// dagRunJSONSize is about what one DAG run takes in Airflow's JSON (a small conf included),
+// to size answer buffers once.
+const dagRunJSONSize = 768
+
 // writeDAGRun answers one DAG run, projected to the fields in set.
 func writeDAGRun(c echo.Context, run translate.DAGRun, set translate.DAGRunFieldSet) error {
-	return writeJSONBytes(c, http.StatusOK, run.AppendJSON(make([]byte, 0, 512), set))
+	return writeJSONBytes(c, http.StatusOK, run.AppendJSON(make([]byte, 0, dagRunJSONSize), set))
 }
 
 // deleteDAGRun is DELETE /dags/{dag_id}/dagRuns/{dag_run_id}: the run, then its deletion.
@@ -493,7 +497,7 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		}
 		// Most pages are written straight from Prefect's bytes; a page with a run of a
 		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
-		if out, ok := translate.AppendDAGRunPage(make([]byte, 0, 64+768*limit), raw, scope.dagOf,
+		if out, ok := translate.AppendDAGRunPage(make([]byte, 0, 64+dagRunJSONSize*limit), raw, scope.dagOf,
 			translate.DAGRunFieldsOf(q.Fields), count); ok {
 			return writeJSONBytes(c, http.StatusOK, out)
 		}
@@ -535,7 +539,7 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		}
 		out = append(out, translate.FromPrefectFlowRun(run, dagID))
 	}
-	return writeJSONBytes(c, http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+512*len(out)), out, translate.DAGRunFieldsOf(q.Fields), total))
+	return writeJSONBytes(c, http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+dagRunJSONSize*len(out)), out, translate.DAGRunFieldsOf(q.Fields), total))
 }
 
 // readRunWindows reads the windows in order and stops at the first short one (the end).

@@ -129,15 +129,15 @@ type StateCreate struct {
 	StateDetails *StateDetails `json:"state_details,omitempty"`
 }
 
-// FlowRun is the part of Prefect's FlowRunResponse the gateway reads. Decoding list pages is
-// most of the CPU a list costs, so fields nothing reads are left out (the decoder skips them)
-// and parameters stay raw JSON: they go back out verbatim as the DAG run's conf.
+// FlowRun is the part of Prefect's FlowRunResponse the gateway reads. Fields nothing reads
+// are left out (the decoder skips them, which costs far less than building them), and
+// parameters stay raw JSON: they go back out verbatim as the DAG run's conf.
 type FlowRun struct {
 	ID                     string          `json:"id"`
 	Name                   string          `json:"name"`
 	FlowID                 string          `json:"flow_id"`
 	DeploymentID           *string         `json:"deployment_id"`
-	WorkQueueName          *string         `json:"work_queue_name"` // a task's queue and pool
+	WorkQueueName          *string         `json:"work_queue_name"` // queue and pool: defaults of the DAG's tasks
 	WorkPoolName           *string         `json:"work_pool_name"`
 	Parameters             json.RawMessage `json:"parameters"`
 	IdempotencyKey         *string         `json:"idempotency_key"`
