@@ -107,12 +107,19 @@ type filterBody struct {
 
 func (s *Stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Answers carry their length, as uvicorn's do: buffered, then written at once.
-	buf := &lengthWriter{ResponseWriter: w, status: http.StatusOK}
+	buf := answerBuffers.Get().(*lengthWriter)
+	buf.ResponseWriter, buf.status = w, http.StatusOK
 	s.serve(buf, r)
 	w.Header().Set("Content-Length", strconv.Itoa(buf.body.Len()))
 	w.WriteHeader(buf.status)
 	_, _ = w.Write(buf.body.Bytes())
+	buf.ResponseWriter = nil
+	buf.body.Reset()
+	answerBuffers.Put(buf)
 }
+
+// answerBuffers recycles answer buffers: the stub should cost next to nothing.
+var answerBuffers = sync.Pool{New: func() any { return new(lengthWriter) }}
 
 // lengthWriter holds an answer back until it is complete.
 type lengthWriter struct {
@@ -181,10 +188,7 @@ func (s *Stub) serve(w http.ResponseWriter, r *http.Request) {
 		if f.Limit != nil {
 			limit = *f.Limit
 		}
-		page := max(f.Page, 1)
-		pages := (len(s.runs) + max(limit, 1) - 1) / max(limit, 1)
-		_, _ = fmt.Fprintf(w, `{"results":%s,"count":%d,"limit":%d,"pages":%d,"page":%d}`,
-			s.page((page-1)*limit, limit), len(s.runs), limit, pages, page)
+		_, _ = w.Write(s.paginated(max(f.Page, 1), limit))
 	case path == "/flow_runs/count":
 		if _, ok := readFilter(w, r); ok {
 			_, _ = io.WriteString(w, strconv.Itoa(len(s.runs)))
@@ -222,6 +226,24 @@ func (s *Stub) page(offset, limit int) []byte {
 	lo, hi := min(offset, len(s.runs)), min(offset+limit, len(s.runs))
 	b, _ := json.Marshal(s.runs[lo:hi])
 	s.pages[key] = b
+	return b
+}
+
+// paginated is /flow_runs/paginate's answer for page (1-based) of limit runs, encoded once.
+func (s *Stub) paginated(page, limit int) []byte {
+	key := "paginate/" + strconv.Itoa(page) + "/" + strconv.Itoa(limit)
+	s.mu.Lock()
+	b, ok := s.pages[key]
+	s.mu.Unlock()
+	if ok {
+		return b
+	}
+	pages := (len(s.runs) + max(limit, 1) - 1) / max(limit, 1)
+	b = fmt.Appendf(nil, `{"results":%s,"count":%d,"limit":%d,"pages":%d,"page":%d}`,
+		s.page((page-1)*limit, limit), len(s.runs), limit, pages, page)
+	s.mu.Lock()
+	s.pages[key] = b
+	s.mu.Unlock()
 	return b
 }
 
