@@ -491,20 +491,26 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 	case q.Page.Limit <= prefect.MaxLimit && q.Page.Offset%q.Page.Limit == 0:
 		limit := q.Page.Limit
 		query.Limit = &limit
-		raw, count, err := s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1)
+		// Most pages are written straight from Prefect's bytes; a page with a run of a
+		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
+		var written []byte
+		err := s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1, func(answer []byte) error {
+			var ok bool
+			if written, ok = translate.AppendDAGRunPageAnswer(make([]byte, 0, 64+dagRunJSONSize*limit), answer,
+				scope.dagOf, translate.DAGRunFieldsOf(q.Fields)); ok {
+				return nil
+			}
+			written = nil
+			var err error
+			runs, total, err = prefect.DecodeFlowRunPage(answer)
+			return err
+		})
 		if err != nil {
 			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
 		}
-		// Most pages are written straight from Prefect's bytes; a page with a run of a
-		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
-		if out, ok := translate.AppendDAGRunPage(make([]byte, 0, 64+dagRunJSONSize*limit), raw, scope.dagOf,
-			translate.DAGRunFieldsOf(q.Fields), count); ok {
-			return writeJSONBytes(c, http.StatusOK, out)
+		if written != nil {
+			return writeJSONBytes(c, http.StatusOK, written)
 		}
-		if runs, err = prefect.DecodeFlowRuns(raw); err != nil {
-			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
-		}
-		total = count
 	default:
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error {

@@ -2,7 +2,6 @@ package prefect
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -159,33 +158,33 @@ func (c *Client) FilterFlowRuns(ctx context.Context, q wire.Query) ([]wire.FlowR
 
 // PaginateFlowRuns reads one page of flow runs and the count of every match in a single
 // call (POST /flow_runs/paginate; Prefect runs both queries together). page is 1-based in
-// units of q.Limit; q.Offset must be 0. The runs are left as Prefect wrote them (a JSON
-// array), so that a caller can write its answer straight from Prefect's bytes; DecodeFlowRuns
-// decodes them.
-func (c *Client) PaginateFlowRuns(ctx context.Context, q wire.Query, page int) (runs json.RawMessage, count int, err error) {
+// units of q.Limit; q.Offset must be 0. read gets Prefect's answer as it came (a JSON object:
+// "results", "count", ...), so that a caller can write its own answer straight from those
+// bytes (DecodeFlowRunPage reads them the ordinary way); they are only valid during the call.
+// An error from read means the answer could not be read: the call fails as for any
+// unreadable answer (KindBadGateway, tried again like any read).
+func (c *Client) PaginateFlowRuns(ctx context.Context, q wire.Query, page int, read func(answer []byte) error) error {
 	if q.Limit == nil || *q.Limit < 1 || *q.Limit > MaxLimit || q.Offset != 0 || page < 1 {
-		return nil, 0, &Error{Kind: KindInvalid, Op: "POST /flow_runs/paginate", Message: "paginate needs 1 <= limit <= 200, page >= 1 and no offset"}
+		return &Error{Kind: KindInvalid, Op: "POST /flow_runs/paginate", Message: "paginate needs 1 <= limit <= 200, page >= 1 and no offset"}
 	}
 	body := struct {
 		wire.Query
 		Page int `json:"page"`
 	}{q, page}
-	var out struct {
-		Results json.RawMessage `json:"results"`
-		Count   int             `json:"count"`
-	}
-	_, err = c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/paginate", body: body, out: &out, endpoint: "flow_runs/paginate", retry: true})
-	return out.Results, out.Count, err
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/paginate", body: body, out: answerReader(read),
+		endpoint: "flow_runs/paginate", retry: true})
+	return err
 }
 
-// DecodeFlowRuns decodes a JSON array of flow runs from Prefect (PaginateFlowRunsRaw); an
-// answer that cannot be read is a KindBadGateway error, as from any call.
-func DecodeFlowRuns(raw json.RawMessage) ([]wire.FlowRun, error) {
-	var runs []wire.FlowRun
-	if err := Decode(raw, &runs); err != nil {
-		return nil, &Error{Kind: KindBadGateway, Op: "POST /flow_runs/paginate", Message: "Prefect's answer could not be read", Err: err}
+// DecodeFlowRunPage decodes an answer of /flow_runs/paginate: the runs and the count of all
+// matches.
+func DecodeFlowRunPage(answer []byte) (runs []wire.FlowRun, count int, err error) {
+	var page struct {
+		Results []wire.FlowRun `json:"results"`
+		Count   int            `json:"count"`
 	}
-	return runs, nil
+	err = Decode(answer, &page)
+	return page.Results, page.Count, err
 }
 
 // CountFlowRuns counts flow runs matching q (paging keys are dropped).

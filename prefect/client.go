@@ -404,7 +404,7 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 	resp := response{status: res.StatusCode}
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		if cl.out != nil && res.StatusCode != http.StatusNoContent {
-			if err := Decode(raw, cl.out); err != nil {
+			if err := decodeAnswer(raw, cl.out); err != nil {
 				c.observe(cl.endpoint, KindBadGateway.String(), start)
 				return resp, &Error{Kind: KindBadGateway, Status: res.StatusCode, Op: op,
 					Message: "Prefect's answer could not be read", Err: err}
@@ -558,3 +558,14 @@ func (c *Client) CheckCredential(ctx context.Context, cred Credential) error {
 // fast as encoding/json with the same semantics (unknown fields are ignored), and decoding
 // pages is most of what a list costs the gateway.
 func Decode(raw []byte, v any) error { return gojson.Unmarshal(raw, v) }
+
+// answerReader is a call's out that reads Prefect's answer itself, while the buffer holding
+// it is still the call's.
+type answerReader func(raw []byte) error
+
+func decodeAnswer(raw []byte, out any) error {
+	if read, ok := out.(answerReader); ok {
+		return read(raw)
+	}
+	return Decode(raw, out)
+}

@@ -11,32 +11,87 @@ import (
 )
 
 // AppendDAGRunPage writes Airflow's DAGRunCollection for a page of Prefect flow runs (the
-// JSON array Prefect answered) straight from Prefect's bytes: one scan, no FlowRun values,
-// conf copied through. A list page is what the gateway spends most CPU on, and decoding
-// every run into a FlowRun only to write a few of its fields again was most of that.
+// JSON array Prefect answered) straight from Prefect's bytes: one pass that also checks the
+// JSON, no FlowRun values, conf copied through. A list page is what the gateway spends most
+// CPU on, and decoding every run into a FlowRun only to write a few of its fields again was
+// most of that.
 //
 // The bytes equal what the ordinary way writes (decoding the array into []wire.FlowRun,
-// FromPrefectFlowRun, AppendDAGRunCollection); FuzzAppendDAGRunPage holds them equal. Where a
-// run has a shape it does not read the same way (a value of an unexpected type, a key that
-// differs from a known one only in case, an escaped time) or belongs to a deployment dagOf
-// does not know, it returns false and the caller takes the ordinary way. It reads only the
-// fields it writes, so an answer malformed in a field it skips is not refused here.
+// FromPrefectFlowRun, AppendDAGRunCollection); FuzzAppendDAGRunPage holds them equal. Where
+// the input is not JSON, or a run has a shape it does not read the same way (a value of an
+// unexpected type, a key that differs from a known one only in case, an escaped time), or
+// belongs to a deployment dagOf does not know, it returns false and the caller takes the
+// ordinary way. It reads only the fields it writes: an answer whose skipped fields have
+// unexpected types is not refused here (the ordinary decoder would refuse it).
 //
 // dagOf names the DAG of a run's deployment. Runs with no deployment are left out.
 func AppendDAGRunPage(dst []byte, runs []byte, dagOf func(deploymentID string) (string, bool), set DAGRunFieldSet, total int) ([]byte, bool) {
-	i := skipSpace(runs, 0)
-	if kindAt(runs, i) == kindNull {
-		if end, ok := skipValue(runs, i); ok && skipSpace(runs, end) == len(runs) {
-			return AppendDAGRunCollection(dst, nil, set, total), true
-		}
-		return dst, false
-	}
 	start := len(dst)
 	dst = append(dst, `{"dag_runs":[`...)
+	dst, end, ok := appendPageRuns(dst, runs, skipSpace(runs, 0), dagOf, set)
+	if !ok || skipSpace(runs, end) != len(runs) {
+		return dst[:start], false
+	}
+	dst = append(dst, `],"total_entries":`...)
+	dst = strconv.AppendInt(dst, int64(total), 10)
+	return append(dst, '}'), true
+}
+
+// AppendDAGRunPageAnswer is AppendDAGRunPage for the whole answer of Prefect's
+// /flow_runs/paginate ({"results": [...runs], "count": n, ...}), whose count is the total.
+// The same one pass checks all of it, so the answer needs no other reading.
+func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID string) (string, bool), set DAGRunFieldSet) ([]byte, bool) {
+	start := len(dst)
+	dst = append(dst, `{"dag_runs":[`...)
+	var total []byte
+	seenResults := false
+	end, ok := walkObject(answer, skipSpace(answer, 0), func(key []byte, at int) (int, bool) {
+		switch string(key) {
+		case "results":
+			if seenResults {
+				return 0, false // repeated: the ordinary decoder keeps the last one
+			}
+			seenResults = true
+			var end int
+			var ok bool
+			dst, end, ok = appendPageRuns(dst, answer, at, dagOf, set)
+			return end, ok
+		case "count":
+			if kindAt(answer, at) != kindNumber {
+				return 0, false
+			}
+			end, ok := numberEnd(answer, at)
+			total = answer[at:end]
+			return end, ok
+		}
+		if foldsToAny(key, []string{"results", "count"}) {
+			return 0, false
+		}
+		return skipValue(answer, at)
+	})
+	if !ok || !seenResults || skipSpace(answer, end) != len(answer) {
+		return dst[:start], false
+	}
+	n, err := strconv.Atoi(string(total)) // an integer, as the ordinary decoder wants it
+	if err != nil {
+		return dst[:start], false
+	}
+	dst = append(dst, `],"total_entries":`...)
+	dst = strconv.AppendInt(dst, int64(n), 10)
+	return append(dst, '}'), true
+}
+
+// appendPageRuns writes the runs of the array (or null) at b[at] as DAGRun objects, comma
+// separated, and returns the index just past the array.
+func appendPageRuns(dst, b []byte, at int, dagOf func(string) (string, bool), set DAGRunFieldSet) ([]byte, int, bool) {
+	if kindAt(b, at) == kindNull {
+		end, ok := skipValue(b, at)
+		return dst, end, ok
+	}
 	first := true
-	end, ok := walkArray(runs, i, func(at int) (int, bool) {
+	end, ok := walkArray(b, at, func(at int) (int, bool) {
 		var r pageRun
-		end, ok := r.read(runs, at)
+		end, ok := r.read(b, at)
 		if !ok {
 			return 0, false
 		}
@@ -53,12 +108,7 @@ func AppendDAGRunPage(dst []byte, runs []byte, dagOf func(deploymentID string) (
 		dst = appendDAGRunObject(dst, set, &r)
 		return end, true
 	})
-	if !ok || skipSpace(runs, end) != len(runs) {
-		return dst[:start], false
-	}
-	dst = append(dst, `],"total_entries":`...)
-	dst = strconv.AppendInt(dst, int64(total), 10)
-	return append(dst, '}'), true
+	return dst, end, ok
 }
 
 // pageRun is what AppendDAGRunPage reads of one run; strings are JSON-decoded values.

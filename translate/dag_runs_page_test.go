@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -36,6 +37,29 @@ func ordinaryPage(runs []byte, dagOf func(string) (string, bool), set DAGRunFiel
 		out = append(out, FromPrefectFlowRun(r, dagID))
 	}
 	return AppendDAGRunCollection(nil, out, set, total), nil
+}
+
+// ordinaryAnswer is ordinaryPage for a whole /flow_runs/paginate answer.
+func ordinaryAnswer(answer []byte, dagOf func(string) (string, bool), set DAGRunFieldSet) ([]byte, error) {
+	var page struct {
+		Results []wire.FlowRun `json:"results"`
+		Count   int            `json:"count"`
+	}
+	if err := gojson.Unmarshal(answer, &page); err != nil {
+		return nil, err
+	}
+	out := make([]DAGRun, 0, len(page.Results))
+	for _, r := range page.Results {
+		if r.DeploymentID == nil {
+			continue
+		}
+		dagID, ok := dagOf(*r.DeploymentID)
+		if !ok {
+			return nil, errUnknownDAG
+		}
+		out = append(out, FromPrefectFlowRun(r, dagID))
+	}
+	return AppendDAGRunCollection(nil, out, set, page.Count), nil
 }
 
 func knownDAGs(ids map[string]string) func(string) (string, bool) {
@@ -83,6 +107,14 @@ func TestAppendDAGRunPageMatchesTheOrdinaryWay(t *testing.T) {
 		if string(got) != "prefix"+string(want) {
 			t.Errorf("%s:\n got %s\nwant prefix%s", tc.name, got, want)
 		}
+		// The same page inside /paginate's answer, its count before or after the runs.
+		for _, answer := range []string{`{"results":` + tc.runs + `,"count":42,"limit":25,"pages":2,"page":1}`,
+			` { "count" : 42 , "page":1, "results" : ` + tc.runs + ` } `} {
+			got, ok := AppendDAGRunPageAnswer([]byte("prefix"), []byte(answer), dagOf, tc.set)
+			if !ok || string(got) != "prefix"+string(want) {
+				t.Errorf("%s, as an answer (ok=%v):\n got %s\nwant prefix%s", tc.name, ok, got, want)
+			}
+		}
 	}
 }
 
@@ -107,6 +139,53 @@ func TestAppendDAGRunPageGivesUp(t *testing.T) {
 	}
 }
 
+func TestAppendDAGRunPageAnswerGivesUp(t *testing.T) {
+	dagOf := knownDAGs(map[string]string{"d1": "etl.daily"})
+	for name, answer := range map[string]string{
+		"no results":                        `{"count":1}`,
+		"no count":                          `{"results":[]}`,
+		"a count that is not an integer":    `{"results":[],"count":1.5}`,
+		"a null count":                      `{"results":[],"count":null}`,
+		"repeated results":                  `{"results":[],"results":[],"count":0}`,
+		"a key differing only in case":      `{"Results":[],"results":[],"count":0}`,
+		"not an object":                     `[]`,
+		"not JSON after the answer":         `{"results":[],"count":0} x`,
+		"not JSON in a skipped key":         `{"results":[],"count":0,"limit":01}`,
+		"a bad escape in a skipped run key": `{"results":[{"deployment_id":"d1","context":"\x"}],"count":1}`,
+	} {
+		got, ok := AppendDAGRunPageAnswer([]byte("keep"), []byte(answer), dagOf, 0)
+		if ok || string(got) != "keep" {
+			t.Errorf("%s: ok=%v, wrote %s", name, ok, got)
+		}
+	}
+}
+
+// FuzzAppendDAGRunPageAnswer: whenever the ordinary way reads a /paginate answer, the one-pass
+// writer writes the same bytes or gives up, and it never accepts what is not JSON.
+func FuzzAppendDAGRunPageAnswer(f *testing.F) {
+	if recorded, err := os.ReadFile("testdata/prefect_flow_runs_filter.json"); err == nil {
+		f.Add(`{"results":` + string(recorded) + `,"count":2,"limit":25,"pages":1,"page":1}`)
+	}
+	for _, s := range []string{`{"results":[],"count":0}`, `{"count":3,"results":null}`,
+		`{"results":[{"deployment_id":"d1","name":"a","labels":{"airflow.note":"n"}}],"count":1,"pages":1}`} {
+		f.Add(s)
+	}
+	dagOf := knownDAGs(map[string]string{"d1": "etl.daily", "68717d21-fac2-4dea-a2ce-6c8533744e4a": "etl.daily"})
+	f.Fuzz(func(t *testing.T, answer string) {
+		got, ok := AppendDAGRunPageAnswer(nil, []byte(answer), dagOf, 0)
+		if ok && !json.Valid([]byte(answer)) {
+			t.Fatalf("accepted what is not JSON: %q", answer)
+		}
+		want, err := ordinaryAnswer([]byte(answer), dagOf, 0)
+		if err != nil || !ok {
+			return
+		}
+		if string(got) != string(want) {
+			t.Fatalf("%s\n got %s\nwant %s", answer, got, want)
+		}
+	})
+}
+
 // FuzzAppendDAGRunPage: whenever the ordinary way reads a page, AppendDAGRunPage writes the
 // same bytes or gives up.
 func FuzzAppendDAGRunPage(f *testing.F) {
@@ -124,6 +203,9 @@ func FuzzAppendDAGRunPage(f *testing.F) {
 		fields := DAGRunFieldSet(set) & (1<<len(DAGRunFields) - 1)
 		want, err := ordinaryPage([]byte(runs), dagOf, fields, 7)
 		got, ok := AppendDAGRunPage(nil, []byte(runs), dagOf, fields, 7)
+		if ok && !json.Valid([]byte(runs)) {
+			t.Fatalf("accepted what is not JSON: %q", runs)
+		}
 		if err != nil || !ok {
 			return // the ordinary way refuses it, or the fast way gave up
 		}

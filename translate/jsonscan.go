@@ -5,15 +5,15 @@ import (
 	"encoding/json"
 )
 
-// A small scanner for AppendDAGRunPage: it walks JSON objects and arrays in one pass,
-// handing each member's key and the position of its value to a callback that reads the
-// value or skips it. The tokenizers tried first (gjson, jsonparser, fastjson) each cost more
-// on a page of runs than decoding it with go-json (they scan values twice or convert every
-// number and string); this one touches each byte about once, finding string ends with
-// bytes.IndexByte.
+// A small validating scanner for AppendDAGRunPage: it walks JSON objects and arrays in one
+// pass, handing each member's key and the position of its value to a callback that reads the
+// value or skips it, and it accepts exactly what encoding/json accepts (FuzzScannerValidates),
+// so that an answer needs no other pass. The tokenizers tried first (gjson, jsonparser,
+// fastjson) each cost more on a page of runs than decoding it with go-json; this one touches
+// each byte about once.
 //
-// Its input is JSON a validating decoder has already accepted (the Prefect client decodes
-// the answer around it); on anything else it never reads out of bounds and reports false.
+// On anything that is not JSON it reports false; it never reads out of bounds, and nesting
+// deeper than maxDepth is refused rather than followed.
 
 type jsonKind byte
 
@@ -26,8 +26,8 @@ const (
 	kindNull
 )
 
-// structural marks the bytes a skip over an object or array must look at.
-var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+// maxDepth bounds nesting as encoding/json does, so that no input can exhaust the stack.
+const maxDepth = 10000
 
 func skipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
@@ -37,19 +37,81 @@ func skipSpace(b []byte, i int) int {
 }
 
 // stringEnd returns the index just past the closing quote of the string whose opening
-// quote is b[i], and whether the string holds an escape. Most strings here are short (keys,
-// ids, times), where one plain loop beats searching twice with bytes.IndexByte.
+// quote is b[i], and whether the string holds an escape. Control characters and malformed
+// escapes are refused, as by encoding/json (which takes invalid UTF-8 and so does this).
 func stringEnd(b []byte, i int) (end int, escaped, ok bool) {
 	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '"':
+		switch c := b[j]; {
+		case c == '"':
 			return j + 1, escaped, true
-		case '\\':
+		case c == '\\':
 			escaped = true
-			j++ // the escaped byte: a quote there does not end the string
+			j++
+			if j >= len(b) {
+				return 0, false, false
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(b) || !isHexDigit(b[j+1]) || !isHexDigit(b[j+2]) || !isHexDigit(b[j+3]) || !isHexDigit(b[j+4]) {
+					return 0, false, false
+				}
+				j += 4
+			default:
+				return 0, false, false
+			}
+		case c < 0x20:
+			return 0, false, false
 		}
 	}
 	return 0, false, false
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// numberEnd returns the index just past the number that starts at b[i]: JSON's grammar,
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func numberEnd(b []byte, i int) (int, bool) {
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case j < len(b) && isDigit(b[j]):
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	default:
+		return 0, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if j >= len(b) || !isDigit(b[j]) {
+			return 0, false
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if j >= len(b) || !isDigit(b[j]) {
+			return 0, false
+		}
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+	}
+	return j, true
 }
 
 // kindAt is the kind of the value that starts at b[i] (0 when none does).
@@ -74,35 +136,24 @@ func kindAt(b []byte, i int) jsonKind {
 	return 0
 }
 
-// skipValue returns the index just past the value that starts at b[i].
-func skipValue(b []byte, i int) (int, bool) {
+// skipValue returns the index just past the value that starts at b[i], which it checks.
+func skipValue(b []byte, i int) (int, bool) { return skipNested(b, i, 0) }
+
+func skipNested(b []byte, i, depth int) (int, bool) {
 	switch kindAt(b, i) {
 	case kindString:
 		end, _, ok := stringEnd(b, i)
 		return end, ok
-	case kindObject, kindArray:
-		depth := 0
-		for j := i; j < len(b); j++ {
-			if !structural[b[j]] {
-				continue
-			}
-			switch b[j] {
-			case '"':
-				end, _, ok := stringEnd(b, j)
-				if !ok {
-					return 0, false
-				}
-				j = end - 1
-			case '{', '[':
-				depth++
-			default:
-				depth--
-				if depth == 0 {
-					return j + 1, true
-				}
-			}
+	case kindObject:
+		if depth >= maxDepth {
+			return 0, false
 		}
-		return 0, false
+		return walkObject(b, i, func(_ []byte, at int) (int, bool) { return skipNested(b, at, depth+1) })
+	case kindArray:
+		if depth >= maxDepth {
+			return 0, false
+		}
+		return walkArray(b, i, func(at int) (int, bool) { return skipNested(b, at, depth+1) })
 	case kindBool:
 		if bytes.HasPrefix(b[i:], []byte("true")) {
 			return i + 4, true
@@ -115,13 +166,15 @@ func skipValue(b []byte, i int) (int, bool) {
 			return i + 4, true
 		}
 	case kindNumber:
-		j := i + 1
-		for j < len(b) && (b[j] >= '0' && b[j] <= '9' || b[j] == '.' || b[j] == 'e' || b[j] == 'E' || b[j] == '+' || b[j] == '-') {
-			j++
-		}
-		return j, true
+		return numberEnd(b, i)
 	}
 	return 0, false
+}
+
+// validJSON reports whether b is one JSON value, with nothing but white space around it.
+func validJSON(b []byte) bool {
+	end, ok := skipValue(b, skipSpace(b, 0))
+	return ok && skipSpace(b, end) == len(b)
 }
 
 // scalarAt reads the value at b[i]: a string's content between its quotes (escaped is true

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -48,4 +49,26 @@ func TestScannerRefusesWhatIsNotJSON(t *testing.T) {
 			t.Errorf("%q walked as JSON (object %v, array %v)", doc, okObject, okArray)
 		}
 	}
+}
+
+func TestScannerValidatesLikeEncodingJSON(t *testing.T) {
+	for _, doc := range []string{`{}`, `[]`, ` {"a":[1,-0.5e-7,true,false,null,"\u00e9\n\"",{}]} `, `"s"`, `0`, `-0`,
+		`01`, `1.`, `.5`, `1e`, `+1`, `-`, `"\x"`, `"\u12g4"`, "\"a\tb\"", "\"a\x01\"", `{"a":1,}`, `[1,]`, `{"a" 1}`,
+		`[1 2]`, `{"a":[}`, `tru`, `nul`, `{} {}`, `"unterminated`, `"\ud800"`, "\"\xff\xfe\"", strings.Repeat("[", 10001) + strings.Repeat("]", 10001)} {
+		if got, want := validJSON([]byte(doc)), json.Valid([]byte(doc)); got != want {
+			t.Errorf("validJSON(%.40q) = %v, encoding/json says %v", doc, got, want)
+		}
+	}
+}
+
+// FuzzScannerValidates: the scanner accepts exactly what encoding/json accepts.
+func FuzzScannerValidates(f *testing.F) {
+	for _, s := range []string{`{"a":[1,-0.5e-7,true,null,"x\u00e9"]}`, `[1,]`, `"\x"`, `01`, `{"a":1}x`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		if got, want := validJSON([]byte(doc)), json.Valid([]byte(doc)); got != want {
+			t.Fatalf("validJSON(%q) = %v, encoding/json says %v", doc, got, want)
+		}
+	})
 }
