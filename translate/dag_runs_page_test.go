@@ -25,18 +25,7 @@ func ordinaryPage(runs []byte, dagOf func(string) (string, bool), set DAGRunFiel
 	if err := gojson.Unmarshal(runs, &decoded); err != nil {
 		return nil, err
 	}
-	out := make([]DAGRun, 0, len(decoded))
-	for _, r := range decoded {
-		if r.DeploymentID == nil {
-			continue
-		}
-		dagID, ok := dagOf(*r.DeploymentID)
-		if !ok {
-			return nil, errUnknownDAG
-		}
-		out = append(out, FromPrefectFlowRun(r, dagID))
-	}
-	return AppendDAGRunCollection(nil, out, set, total), nil
+	return ordinaryCollection(decoded, dagOf, set, total)
 }
 
 // ordinaryAnswer is ordinaryPage for a whole /flow_runs/paginate answer.
@@ -48,8 +37,13 @@ func ordinaryAnswer(answer []byte, dagOf func(string) (string, bool), set DAGRun
 	if err := gojson.Unmarshal(answer, &page); err != nil {
 		return nil, err
 	}
-	out := make([]DAGRun, 0, len(page.Results))
-	for _, r := range page.Results {
+	return ordinaryCollection(page.Results, dagOf, set, page.Count)
+}
+
+// ordinaryCollection is what the gateway's ordinary path does with decoded runs.
+func ordinaryCollection(runs []wire.FlowRun, dagOf func(string) (string, bool), set DAGRunFieldSet, total int) ([]byte, error) {
+	out := make([]DAGRun, 0, len(runs))
+	for _, r := range runs {
 		if r.DeploymentID == nil {
 			continue
 		}
@@ -59,7 +53,7 @@ func ordinaryAnswer(answer []byte, dagOf func(string) (string, bool), set DAGRun
 		}
 		out = append(out, FromPrefectFlowRun(r, dagID))
 	}
-	return AppendDAGRunCollection(nil, out, set, page.Count), nil
+	return AppendDAGRunCollection(nil, out, set, total), nil
 }
 
 func knownDAGs(ids map[string]string) func(string) (string, bool) {
