@@ -51,5 +51,10 @@ func ParseTime(s string) (time.Time, error) {
 		}
 		return time.Time{}, fmt.Errorf("%q is not an ISO-8601 date-time", s)
 	}
+	// Airflow's dates are Python datetimes: years 1 to 9999, in UTC too. Outside them Prefect
+	// could not be asked either (its filters are JSON dates, which end at year 9999).
+	if y := t.UTC().Year(); y < 1 || y > 9999 || t.Year() < 1 {
+		return time.Time{}, fmt.Errorf("%q is outside the years 1 to 9999 (in UTC)", s)
+	}
 	return t.UTC(), nil
 }
