@@ -3,6 +3,7 @@ package prefect
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -695,5 +696,33 @@ func TestTriggerLabelIsDecoded(t *testing.T) {
 	f, ok := reflect.TypeOf(wire.FlowRunLabels{}).FieldByName("TriggerStamp")
 	if !ok || strings.Split(f.Tag.Get("json"), ",")[0] != TriggerLabel {
 		t.Errorf("wire.FlowRunLabels.TriggerStamp reads %q, want %q", f.Tag.Get("json"), TriggerLabel)
+	}
+}
+
+// PaginateFlowRuns hands the answer to its reader; a reader that cannot read it makes the
+// call fail as for any unreadable answer, and a safe call is tried again.
+func TestPaginateReaderErrorIsAnUnreadableAnswer(t *testing.T) {
+	page := `{"results":[{"id":"r1","name":"a"}],"count":1,"limit":1,"pages":1,"page":1}`
+	srv, attempts := scriptedServer(t, step{status: 200, body: `{"results":[`}, step{status: 200, body: page})
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxAttempts = 3 })
+	limit := 1
+	var reads []string
+	err := c.PaginateFlowRuns(context.Background(), wire.Query{Limit: &limit}, 1, func(answer []byte) error {
+		reads = append(reads, string(answer))
+		runs, count, err := DecodeFlowRunPage(answer)
+		if err == nil && (len(runs) != 1 || runs[0].Name != "a" || count != 1) {
+			t.Errorf("decoded %+v, %d", runs, count)
+		}
+		return err
+	})
+	if err != nil || attempts.Load() != 2 || len(reads) != 2 || reads[1] != page {
+		t.Fatalf("err %v after %d attempts, reads %q", err, attempts.Load(), reads)
+	}
+
+	srv, attempts = scriptedServer(t, step{status: 200, body: page})
+	c = newTestClient(t, srv.URL, func(o *Options) { o.MaxAttempts = 2 })
+	err = c.PaginateFlowRuns(context.Background(), wire.Query{Limit: &limit}, 1, func([]byte) error { return errors.New("not the shape I read") })
+	if pe, ok := AsError(err); !ok || pe.Kind != KindBadGateway || attempts.Load() != 2 {
+		t.Fatalf("a reader's error: %v after %d attempts, want KindBadGateway after 2", err, attempts.Load())
 	}
 }
