@@ -50,17 +50,17 @@ func BenchmarkTranslateFlowRunPage25(b *testing.B) {
 }
 
 // BenchmarkTranslatePrefectPage25 is the list path: Airflow's collection written straight
-// from Prefect's bytes of a 25-run page (translate.AppendDAGRunPage).
+// from the bytes of Prefect's /paginate answer of 25 runs (translate.AppendDAGRunPageAnswer).
 func BenchmarkTranslatePrefectPage25(b *testing.B) {
 	rec := httptest.NewRecorder()
-	stubprefect.New(25).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/flow_runs/filter", strings.NewReader(`{"limit":25}`)))
+	stubprefect.New(25).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/flow_runs/paginate", strings.NewReader(`{"limit":25,"page":1}`)))
 	raw := rec.Body.Bytes()
 	dagOf := func(string) (string, bool) { return stubprefect.DAGID, true }
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	buf := make([]byte, 0, 64<<10)
 	for b.Loop() {
-		out, ok := translate.AppendDAGRunPage(buf[:0], raw, dagOf, 0, 25)
+		out, ok := translate.AppendDAGRunPageAnswer(buf[:0], raw, dagOf, 0)
 		if !ok || len(out) == 0 {
 			b.Fatal("the page went the ordinary way")
 		}

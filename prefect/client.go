@@ -554,9 +554,8 @@ func (c *Client) CheckCredential(ctx context.Context, cred Credential) error {
 	return nil
 }
 
-// Decode reads one Prefect answer into v. go-json decodes Prefect's pages about twice as
-// fast as encoding/json with the same semantics (unknown fields are ignored), and decoding
-// pages is most of what a list costs the gateway.
+// Decode reads one Prefect answer into v. go-json decodes Prefect's answers about twice as
+// fast as encoding/json with the same semantics (unknown fields are ignored).
 func Decode(raw []byte, v any) error { return gojson.Unmarshal(raw, v) }
 
 // answerReader is a call's out that reads Prefect's answer itself, while the buffer holding

@@ -10,36 +10,21 @@ import (
 	"airflow-prefect-gateway/prefect/wire"
 )
 
-// AppendDAGRunPage writes Airflow's DAGRunCollection for a page of Prefect flow runs (the
-// JSON array Prefect answered) straight from Prefect's bytes: one pass that also checks the
-// JSON, no FlowRun values, conf copied through. A list page is what the gateway spends most
-// CPU on, and decoding every run into a FlowRun only to write a few of its fields again was
-// most of that.
+// AppendDAGRunPageAnswer writes Airflow's DAGRunCollection for an answer of Prefect's
+// /flow_runs/paginate ({"results": [...runs], "count": n, ...}; the count is the total)
+// straight from Prefect's bytes: one pass that also checks the JSON, no FlowRun values, conf
+// copied through. A list page is what the gateway spends most CPU on, and decoding every run
+// into a FlowRun only to write a few of its fields again was most of that.
 //
-// The bytes equal what the ordinary way writes (decoding the array into []wire.FlowRun,
-// FromPrefectFlowRun, AppendDAGRunCollection); FuzzAppendDAGRunPage holds them equal. Where
-// the input is not JSON, or a run has a shape it does not read the same way (a value of an
-// unexpected type, a key that differs from a known one only in case, an escaped time), or
-// belongs to a deployment dagOf does not know, it returns false and the caller takes the
-// ordinary way. It reads only the fields it writes: an answer whose skipped fields have
+// The bytes equal what the ordinary way writes (decoding the answer, FromPrefectFlowRun,
+// AppendDAGRunCollection); FuzzAppendDAGRunPage and FuzzAppendDAGRunPageAnswer hold them
+// equal. Where the input is not JSON, or a run has a shape it does not read the same way (a
+// value of an unexpected type, a key that differs from a known one only in case, an escaped
+// time), or belongs to a deployment dagOf does not know, it returns false and the caller takes
+// the ordinary way. It reads only the fields it writes: an answer whose skipped fields have
 // unexpected types is not refused here (the ordinary decoder would refuse it).
 //
 // dagOf names the DAG of a run's deployment. Runs with no deployment are left out.
-func AppendDAGRunPage(dst []byte, runs []byte, dagOf func(deploymentID string) (string, bool), set DAGRunFieldSet, total int) ([]byte, bool) {
-	start := len(dst)
-	dst = append(dst, `{"dag_runs":[`...)
-	dst, end, ok := appendPageRuns(dst, runs, skipSpace(runs, 0), dagOf, set)
-	if !ok || skipSpace(runs, end) != len(runs) {
-		return dst[:start], false
-	}
-	dst = append(dst, `],"total_entries":`...)
-	dst = strconv.AppendInt(dst, int64(total), 10)
-	return append(dst, '}'), true
-}
-
-// AppendDAGRunPageAnswer is AppendDAGRunPage for the whole answer of Prefect's
-// /flow_runs/paginate ({"results": [...runs], "count": n, ...}), whose count is the total.
-// The same one pass checks all of it, so the answer needs no other reading.
 func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID string) (string, bool), set DAGRunFieldSet) ([]byte, bool) {
 	start := len(dst)
 	dst = append(dst, `{"dag_runs":[`...)
@@ -111,7 +96,7 @@ func appendPageRuns(dst, b []byte, at int, dagOf func(string) (string, bool), se
 	return dst, end, ok
 }
 
-// pageRun is what AppendDAGRunPage reads of one run; strings are JSON-decoded values.
+// pageRun is what AppendDAGRunPageAnswer reads of one run; strings are JSON-decoded values.
 type pageRun struct {
 	dagID          string
 	name           string

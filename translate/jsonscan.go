@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 )
 
-// A small validating scanner for AppendDAGRunPage: it walks JSON objects and arrays in one
+// A small validating scanner for AppendDAGRunPageAnswer: it walks JSON objects and arrays in one
 // pass, handing each member's key and the position of its value to a callback that reads the
 // value or skips it, and it accepts exactly what encoding/json accepts (FuzzScannerValidates),
 // so that an answer needs no other pass. The tokenizers tried first (gjson, jsonparser,
