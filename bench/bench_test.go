@@ -55,7 +55,7 @@ func BenchmarkTranslatePrefectPage25(b *testing.B) {
 	rec := httptest.NewRecorder()
 	stubprefect.New(25).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/flow_runs/paginate", strings.NewReader(`{"limit":25,"page":1}`)))
 	raw := rec.Body.Bytes()
-	dagOf := func(string) (string, bool) { return stubprefect.DAGID, true }
+	dagOf := func([]byte) (string, bool) { return stubprefect.DAGID, true }
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	buf := make([]byte, 0, 64<<10)

@@ -341,8 +341,8 @@ type runScope struct {
 func (sc runScope) single() bool { return len(sc.deploymentIDs) == 1 }
 
 // dagOf names the DAG of a deployment known up front.
-func (sc runScope) dagOf(deploymentID string) (string, bool) {
-	dagID, ok := sc.dags[deploymentID]
+func (sc runScope) dagOf(deploymentID []byte) (string, bool) {
+	dagID, ok := sc.dags[string(deploymentID)]
 	return dagID, ok
 }
 

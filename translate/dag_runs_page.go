@@ -2,6 +2,7 @@ package translate
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -25,7 +26,7 @@ import (
 // unexpected types is not refused here (the ordinary decoder would refuse it).
 //
 // dagOf names the DAG of a run's deployment. Runs with no deployment are left out.
-func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID string) (string, bool), set DAGRunFieldSet) ([]byte, bool) {
+func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID []byte) (string, bool), set DAGRunFieldSet) ([]byte, bool) {
 	start := len(dst)
 	dst = append(dst, `{"dag_runs":[`...)
 	var total []byte
@@ -68,22 +69,23 @@ func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID s
 
 // appendPageRuns writes the runs of the array (or null) at b[at] as DAGRun objects, comma
 // separated, and returns the index just past the array.
-func appendPageRuns(dst, b []byte, at int, dagOf func(string) (string, bool), set DAGRunFieldSet) ([]byte, int, bool) {
+func appendPageRuns(dst, b []byte, at int, dagOf func([]byte) (string, bool), set DAGRunFieldSet) ([]byte, int, bool) {
 	if kindAt(b, at) == kindNull {
 		end, ok := skipValue(b, at)
 		return dst, end, ok
 	}
 	first := true
+	var r pageRun // one for the page: the scanner's callbacks would move one per run to the heap
 	end, ok := walkArray(b, at, func(at int) (int, bool) {
-		var r pageRun
+		r = pageRun{}
 		end, ok := r.read(b, at)
 		if !ok {
 			return 0, false
 		}
-		if r.deploymentID == nil {
+		if !r.hasDeployment {
 			return end, true
 		}
-		if r.dagID, ok = dagOf(*r.deploymentID); !ok {
+		if r.dagID, ok = dagOf(r.deploymentID); !ok {
 			return 0, false
 		}
 		if !first {
@@ -96,18 +98,29 @@ func appendPageRuns(dst, b []byte, at int, dagOf func(string) (string, bool), se
 	return dst, end, ok
 }
 
-// pageRun is what AppendDAGRunPageAnswer reads of one run; strings are JSON-decoded values.
+// pageRun is what AppendDAGRunPageAnswer reads of one run. Its byte slices are decoded
+// string contents, pointing into the answer unless the string held escapes (rare), so that a
+// page costs no allocation per run.
 type pageRun struct {
 	dagID          string
-	name           string
-	deploymentID   *string
+	name           []byte
+	deploymentID   []byte
+	hasDeployment  bool
 	parameters     []byte // the raw JSON object; nil when it is not an object
-	stateType      *string
-	stateTypeOfObj string // state.type, used when state_type is null
-	expected       *time.Time
-	start, end     *time.Time
+	stateType      []byte
+	hasStateType   bool
+	stateTypeOfObj []byte // state.type, used when state_type is null
+	expected       pageTime
+	start, end     pageTime
 	autoScheduled  bool
 	note, dis, die wire.LabelValue
+}
+
+// pageTime is a time as a run holds it: the text Prefect sent and what it parses to.
+type pageTime struct {
+	text []byte
+	t    time.Time
+	set  bool
 }
 
 // pageRunKeys are the run keys read; see foldsToAny.
@@ -138,20 +151,20 @@ func (r *pageRun) read(b []byte, at int) (int, bool) {
 		case "name":
 			ok = readPageString(kind, v, escaped, &r.name)
 		case "deployment_id":
-			ok = readPageStringPtr(kind, v, escaped, &r.deploymentID)
+			ok = readPageStringPtr(kind, v, escaped, &r.deploymentID, &r.hasDeployment)
 		case "parameters":
 			r.parameters = nil // anything but an object becomes {}
 			if kind == kindObject {
 				r.parameters = v
 			}
 		case "state_type":
-			ok = readPageStringPtr(kind, v, escaped, &r.stateType)
+			ok = readPageStringPtr(kind, v, escaped, &r.stateType, &r.hasStateType)
 		case "expected_start_time":
-			ok = readPageTime(kind, v, escaped, &r.expected)
+			ok = r.expected.read(kind, v, escaped)
 		case "start_time":
-			ok = readPageTime(kind, v, escaped, &r.start)
+			ok = r.start.read(kind, v, escaped)
 		case "end_time":
-			ok = readPageTime(kind, v, escaped, &r.end)
+			ok = r.end.read(kind, v, escaped)
 		case "auto_scheduled":
 			switch kind {
 			case kindBool:
@@ -193,7 +206,7 @@ func (r *pageRun) readLabels(b []byte, at int) (int, bool) {
 		// As wire.LabelValue reads a value.
 		switch kind {
 		case kindString:
-			var s string
+			var s []byte
 			if !readPageString(kind, v, escaped, &s) {
 				return 0, false
 			}
@@ -209,7 +222,7 @@ func (r *pageRun) readLabels(b []byte, at int) (int, bool) {
 
 func (r *pageRun) readState(b []byte, at int) (int, bool) {
 	if kindAt(b, at) == kindNull {
-		r.stateTypeOfObj = ""
+		r.stateTypeOfObj = nil
 		return skipValue(b, at)
 	}
 	// A repeated state object decodes into the same State: its type stays unless given.
@@ -232,15 +245,15 @@ func (r *pageRun) readState(b []byte, at int) (int, bool) {
 func (r *pageRun) appendField(dst []byte, i int) []byte {
 	switch i {
 	case fieldDAGRunID:
-		return AppendJSONString(dst, r.name)
+		return appendJSONBytes(dst, r.name)
 	case fieldDAGID:
 		return AppendJSONString(dst, r.dagID)
 	case fieldLogicalDate, fieldExecutionDate:
-		return appendNullableTime(dst, r.expected)
+		return r.expected.appendJSON(dst)
 	case fieldStartDate:
-		return appendNullableTime(dst, r.start)
+		return r.start.appendJSON(dst)
 	case fieldEndDate:
-		return appendNullableTime(dst, r.end)
+		return r.end.appendJSON(dst)
 	case fieldDataIntervalStart:
 		return appendLabelTime(dst, r.dis)
 	case fieldDataIntervalEnd:
@@ -251,11 +264,12 @@ func (r *pageRun) appendField(dst []byte, i int) []byte {
 		}
 		return AppendJSONString(dst, "manual")
 	case fieldState:
-		st := wire.StateType(r.stateTypeOfObj)
-		if r.stateType != nil {
-			st = wire.StateType(*r.stateType)
+		st := r.stateTypeOfObj
+		if r.hasStateType {
+			st = r.stateType
 		}
-		return AppendJSONString(dst, DAGRunState(st))
+		// A state type is short: the conversion stays on the stack.
+		return AppendJSONString(dst, DAGRunState(wire.StateType(st)))
 	case fieldExternalTrigger:
 		return strconv.AppendBool(dst, !r.autoScheduled)
 	case fieldConf:
@@ -269,14 +283,26 @@ func (r *pageRun) appendField(dst []byte, i int) []byte {
 	return append(dst, "null"...) // last_scheduling_decision
 }
 
-// appendNullableTime is FormatTimePtr written into dst: no time (or the zero time) is null.
-func appendNullableTime(dst []byte, t *time.Time) []byte {
-	if t == nil || t.IsZero() {
-		return append(dst, "null"...)
+// appendJSONBytes is AppendJSONString for a string's bytes: copied as they are when they
+// need no escaping (Prefect's names and IDs), else written by AppendJSONString.
+func appendJSONBytes(dst, s []byte) []byte {
+	for _, c := range s {
+		if !jsonSafeASCII[c] {
+			return AppendJSONString(dst, string(s))
+		}
 	}
 	dst = append(dst, '"')
-	return append(AppendTime(dst, *t), '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
+
+// jsonSafeASCII marks the bytes encoding/json writes as they are (it escapes <, > and &).
+var jsonSafeASCII = func() (safe [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		safe[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return safe
+}()
 
 // appendLabelTime is labelTime written into dst.
 func appendLabelTime(dst []byte, v wire.LabelValue) []byte {
@@ -293,45 +319,51 @@ func appendLabelTime(dst []byte, v wire.LabelValue) []byte {
 
 // readPageString reads a string value (v is its content) as encoding/json does; null
 // leaves dst as it was.
-func readPageString(kind jsonKind, v []byte, escaped bool, dst *string) bool {
+func readPageString(kind jsonKind, v []byte, escaped bool, dst *[]byte) bool {
 	switch kind {
 	case kindString:
 		if !escaped && utf8.Valid(v) {
-			*dst = string(v)
+			*dst = v
 			return true
 		}
 		// Escapes and invalid UTF-8 (which becomes U+FFFD) decoded as encoding/json does.
 		quoted := make([]byte, 0, len(v)+2)
 		quoted = append(append(append(quoted, '"'), v...), '"')
-		return json.Unmarshal(quoted, dst) == nil
+		var s string
+		if json.Unmarshal(quoted, &s) != nil {
+			return false
+		}
+		*dst = []byte(s)
+		return true
 	case kindNull:
 		return true
 	}
 	return false
 }
 
-func readPageStringPtr(kind jsonKind, v []byte, escaped bool, dst **string) bool {
+// readPageStringPtr reads what decodes into a *string: null makes it nil (has false).
+func readPageStringPtr(kind jsonKind, v []byte, escaped bool, dst *[]byte, has *bool) bool {
 	switch kind {
 	case kindNull:
-		*dst = nil
+		*dst, *has = nil, false
 		return true
 	case kindString:
-		var s string
+		var s []byte
 		if !readPageString(kind, v, escaped, &s) {
 			return false
 		}
-		*dst = &s
+		*dst, *has = s, true
 		return true
 	}
 	return false
 }
 
-// readPageTime reads an RFC 3339 time as time.Time's UnmarshalJSON does (which refuses
-// escapes).
-func readPageTime(kind jsonKind, v []byte, escaped bool, dst **time.Time) bool {
+// read reads an RFC 3339 time as time.Time's UnmarshalJSON does into a *time.Time (which
+// refuses escapes; null makes it nil).
+func (pt *pageTime) read(kind jsonKind, v []byte, escaped bool) bool {
 	switch kind {
 	case kindNull:
-		*dst = nil
+		*pt = pageTime{}
 		return true
 	case kindString:
 		if escaped {
@@ -341,24 +373,39 @@ func readPageTime(kind jsonKind, v []byte, escaped bool, dst **time.Time) bool {
 		if t.UnmarshalText(v) != nil {
 			return false
 		}
-		*dst = &t
+		*pt = pageTime{text: v, t: t, set: true}
 		return true
 	}
 	return false
+}
+
+// appendJSON writes the time as FormatTimePtr does (no time, or the zero time, is null).
+// Prefect writes UTC with microseconds, or none when they are zero ("…T00:00:00.123456Z",
+// "…T00:00:00Z"); such a text, once parsed, already holds Airflow's digits, so they are
+// copied rather than formatted again.
+func (pt *pageTime) appendJSON(dst []byte) []byte {
+	if !pt.set || pt.t.IsZero() {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, '"')
+	switch text := pt.text; {
+	case len(text) == len("2006-01-02T15:04:05.000000Z") && text[19] == '.' && text[26] == 'Z':
+		dst = append(dst, text[:26]...)
+		dst = append(dst, "+00:00"...)
+	case len(text) == len("2006-01-02T15:04:05Z") && text[19] == 'Z':
+		dst = append(dst, text[:19]...)
+		dst = append(dst, ".000000+00:00"...)
+	default:
+		dst = AppendTime(dst, pt.t)
+	}
+	return append(dst, '"')
 }
 
 // foldsToAny reports whether key differs from one of names (all lowercase ASCII) only in
 // case, which encoding/json would still match to that field (with Unicode folding: "ſ" is
 // an "s"). Prefect's keys are lowercase ASCII, which cannot fold to another such name.
 func foldsToAny(key []byte, names []string) bool {
-	plain := true
-	for _, c := range key {
-		if c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			plain = false
-			break
-		}
-	}
-	if plain {
+	if lowercaseASCII(key) {
 		return false
 	}
 	for _, n := range names {
@@ -367,4 +414,26 @@ func foldsToAny(key []byte, names []string) bool {
 		}
 	}
 	return false
+}
+
+// lowercaseASCII reports whether key has neither an uppercase ASCII letter nor a byte
+// outside ASCII: every skipped key of every run is checked, so eight bytes at a time.
+func lowercaseASCII(key []byte) bool {
+	i := 0
+	for ; i+8 <= len(key); i += 8 {
+		x := binary.LittleEndian.Uint64(key[i:])
+		// Per byte of the low seven bits, no carries: the high bit of low+0x3F says ≥ 'A',
+		// of low+0x25 says > 'Z'.
+		low := x &^ highBits
+		upper := (low + lowBits*(0x80-'A')) &^ (low + lowBits*(0x80-'Z'-1))
+		if (x|upper)&highBits != 0 {
+			return false
+		}
+	}
+	for ; i < len(key); i++ {
+		if c := key[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }

@@ -20,7 +20,7 @@ var errUnknownDAG = errors.New("a run of a deployment dagOf does not know")
 
 // ordinaryPage is the way AppendDAGRunPage must match: decode the runs as the Prefect client
 // does (go-json), translate each, write the collection.
-func ordinaryPage(runs []byte, dagOf func(string) (string, bool), set DAGRunFieldSet, total int) ([]byte, error) {
+func ordinaryPage(runs []byte, dagOf dagMap, set DAGRunFieldSet, total int) ([]byte, error) {
 	var decoded []wire.FlowRun
 	if err := gojson.Unmarshal(runs, &decoded); err != nil {
 		return nil, err
@@ -29,7 +29,7 @@ func ordinaryPage(runs []byte, dagOf func(string) (string, bool), set DAGRunFiel
 }
 
 // ordinaryAnswer is ordinaryPage for a whole /flow_runs/paginate answer.
-func ordinaryAnswer(answer []byte, dagOf func(string) (string, bool), set DAGRunFieldSet) ([]byte, error) {
+func ordinaryAnswer(answer []byte, dagOf dagMap, set DAGRunFieldSet) ([]byte, error) {
 	var page struct {
 		Results []wire.FlowRun `json:"results"`
 		Count   int            `json:"count"`
@@ -41,13 +41,13 @@ func ordinaryAnswer(answer []byte, dagOf func(string) (string, bool), set DAGRun
 }
 
 // ordinaryCollection is what the gateway's ordinary path does with decoded runs.
-func ordinaryCollection(runs []wire.FlowRun, dagOf func(string) (string, bool), set DAGRunFieldSet, total int) ([]byte, error) {
+func ordinaryCollection(runs []wire.FlowRun, dagOf dagMap, set DAGRunFieldSet, total int) ([]byte, error) {
 	out := make([]DAGRun, 0, len(runs))
 	for _, r := range runs {
 		if r.DeploymentID == nil {
 			continue
 		}
-		dagID, ok := dagOf(*r.DeploymentID)
+		dagID, ok := dagOf[*r.DeploymentID]
 		if !ok {
 			return nil, errUnknownDAG
 		}
@@ -56,9 +56,13 @@ func ordinaryCollection(runs []wire.FlowRun, dagOf func(string) (string, bool), 
 	return AppendDAGRunCollection(nil, out, set, total), nil
 }
 
-func knownDAGs(ids map[string]string) func(string) (string, bool) {
-	return func(id string) (string, bool) { d, ok := ids[id]; return d, ok }
-}
+// dagMap names the DAG of each known deployment.
+type dagMap map[string]string
+
+func knownDAGs(ids map[string]string) dagMap { return ids }
+
+// of is the dagOf AppendDAGRunPageAnswer takes.
+func (m dagMap) of(id []byte) (string, bool) { d, ok := m[string(id)]; return d, ok }
 
 func TestAppendDAGRunPageMatchesTheOrdinaryWay(t *testing.T) {
 	recorded, err := os.ReadFile("testdata/prefect_flow_runs_filter.json")
@@ -87,6 +91,9 @@ func TestAppendDAGRunPageMatchesTheOrdinaryWay(t *testing.T) {
 		{"conf that is not an object", `[{"deployment_id":"d1","parameters":[1]},{"deployment_id":"d1","parameters":null}]`, 0},
 		{"an escaped key", `[{"deployment_id":"d1","n\u0061me":"x"}]`, 0},
 		{"zero and offset times", `[{"deployment_id":"d1","expected_start_time":"0001-01-01T00:00:00Z","start_time":"2024-05-01T02:00:00.123456789+02:00"}]`, 0},
+		{"Prefect's two forms of a time, copied; the zero time in either is null",
+			`[{"deployment_id":"d1","expected_start_time":"0001-01-01T00:00:00.000000Z","start_time":"2024-05-01T02:00:00.000100Z","end_time":"9999-12-31T23:59:59Z"},` +
+				`{"deployment_id":"d1","expected_start_time":"0000-01-01T00:00:00Z","start_time":"2024-05-01T02:00:00.5Z","end_time":"2024-02-29T23:59:59.999999Z"}]`, 0},
 	}
 	for _, tc := range cases {
 		want, err := ordinaryPage([]byte(tc.runs), dagOf, tc.set, 42)
@@ -96,7 +103,7 @@ func TestAppendDAGRunPageMatchesTheOrdinaryWay(t *testing.T) {
 		// The page inside /paginate's answer, its count after or before the runs.
 		for _, answer := range []string{`{"results":` + tc.runs + `,"count":42,"limit":25,"pages":2,"page":1}`,
 			` { "count" : 42 , "page":1, "results" : ` + tc.runs + ` } `} {
-			got, ok := AppendDAGRunPageAnswer([]byte("prefix"), []byte(answer), dagOf, tc.set)
+			got, ok := AppendDAGRunPageAnswer([]byte("prefix"), []byte(answer), dagOf.of, tc.set)
 			if !ok || string(got) != "prefix"+string(want) {
 				t.Errorf("%s, as an answer (ok=%v):\n got %s\nwant prefix%s", tc.name, ok, got, want)
 			}
@@ -118,7 +125,7 @@ func TestAppendDAGRunPageGivesUp(t *testing.T) {
 		"not JSON":                           `[{"name":`,
 		"a state that is not an object":      `[{"deployment_id":"d1","state":"RUNNING"}]`,
 	} {
-		got, ok := AppendDAGRunPageAnswer([]byte("keep"), []byte(`{"results":`+runs+`,"count":1}`), dagOf, 0)
+		got, ok := AppendDAGRunPageAnswer([]byte("keep"), []byte(`{"results":`+runs+`,"count":1}`), dagOf.of, 0)
 		if ok || string(got) != "keep" {
 			t.Errorf("%s: ok=%v, wrote %s", name, ok, got)
 		}
@@ -139,7 +146,7 @@ func TestAppendDAGRunPageAnswerGivesUp(t *testing.T) {
 		"not JSON in a skipped key":         `{"results":[],"count":0,"limit":01}`,
 		"a bad escape in a skipped run key": `{"results":[{"deployment_id":"d1","context":"\x"}],"count":1}`,
 	} {
-		got, ok := AppendDAGRunPageAnswer([]byte("keep"), []byte(answer), dagOf, 0)
+		got, ok := AppendDAGRunPageAnswer([]byte("keep"), []byte(answer), dagOf.of, 0)
 		if ok || string(got) != "keep" {
 			t.Errorf("%s: ok=%v, wrote %s", name, ok, got)
 		}
@@ -158,7 +165,7 @@ func FuzzAppendDAGRunPageAnswer(f *testing.F) {
 	}
 	dagOf := knownDAGs(map[string]string{"d1": "etl.daily", "68717d21-fac2-4dea-a2ce-6c8533744e4a": "etl.daily"})
 	f.Fuzz(func(t *testing.T, answer string) {
-		got, ok := AppendDAGRunPageAnswer(nil, []byte(answer), dagOf, 0)
+		got, ok := AppendDAGRunPageAnswer(nil, []byte(answer), dagOf.of, 0)
 		if ok && !json.Valid([]byte(answer)) {
 			t.Fatalf("accepted what is not JSON: %q", answer)
 		}
@@ -181,7 +188,8 @@ func FuzzAppendDAGRunPage(f *testing.F) {
 	for _, s := range []string{`[]`, `null`, `[{"deployment_id":"d1","name":"a"}]`,
 		`[{"deployment_id":"d1","labels":{"airflow.note":true,"team":7},"state":{"type":"RUNNING"}}]`,
 		`[{"deployment_id":"d1","name":"\u00e9\"","parameters":{"a":[1,{"b":null}]},"auto_scheduled":true}]`,
-		`[{"deployment_id":"d1","expected_start_time":"2024-05-01T00:00:00+02:00","state_type":"SCHEDULED"}]`} {
+		`[{"deployment_id":"d1","expected_start_time":"2024-05-01T00:00:00+02:00","state_type":"SCHEDULED"}]`,
+		`[{"deployment_id":"d1","expected_start_time":"0001-01-01T00:00:00.000000Z","start_time":"2024-05-01T02:00:00.000100Z","end_time":"2024-05-01T03:00:00Z"}]`} {
 		f.Add(s, uint16(1<<12|1<<10))
 	}
 	dagOf := knownDAGs(map[string]string{"d1": "etl.daily", "68717d21-fac2-4dea-a2ce-6c8533744e4a": "etl.daily"})
@@ -189,7 +197,7 @@ func FuzzAppendDAGRunPage(f *testing.F) {
 		fields := DAGRunFieldSet(set) & (1<<len(DAGRunFields) - 1)
 		want, err := ordinaryPage([]byte(runs), dagOf, fields, 7)
 		answer := `{"results":` + runs + `,"count":7}`
-		got, ok := AppendDAGRunPageAnswer(nil, []byte(answer), dagOf, fields)
+		got, ok := AppendDAGRunPageAnswer(nil, []byte(answer), dagOf.of, fields)
 		if ok && !json.Valid([]byte(answer)) {
 			t.Fatalf("accepted what is not JSON: %q", runs)
 		}
@@ -203,4 +211,28 @@ func FuzzAppendDAGRunPage(f *testing.F) {
 			t.Fatalf("not a collection: %s", got)
 		}
 	})
+}
+
+// TestLowercaseASCII compares the word-at-a-time check with a byte-at-a-time one for each
+// byte value at each place of keys of several lengths.
+func TestLowercaseASCII(t *testing.T) {
+	byByte := func(key []byte) bool {
+		for _, c := range key {
+			if c >= 0x80 || ('A' <= c && c <= 'Z') {
+				return false
+			}
+		}
+		return true
+	}
+	for _, n := range []int{1, 7, 8, 9, 16, 19} {
+		for at := 0; at < n; at++ {
+			for c := range 256 {
+				key := []byte(strings.Repeat("z", n))
+				key[at] = byte(c)
+				if got, want := lowercaseASCII(key), byByte(key); got != want {
+					t.Fatalf("byte %#x at %d of %d: %v, want %v", c, at, n, got, want)
+				}
+			}
+		}
+	}
 }

@@ -72,3 +72,31 @@ func FuzzScannerValidates(f *testing.F) {
 		}
 	})
 }
+
+// TestPlainStringRunFindsTheFirstStop puts each byte value at each place of strings of
+// several lengths (within a word, across words, in the tail) and compares the word-at-a-time
+// search with a byte-at-a-time one.
+func TestPlainStringRunFindsTheFirstStop(t *testing.T) {
+	byByte := func(b []byte, j int) int {
+		for j < len(b) && b[j] != '"' && b[j] != '\\' && b[j] >= 0x20 {
+			j++
+		}
+		return j
+	}
+	for _, n := range []int{1, 7, 8, 9, 17, 24} {
+		for at := 0; at < n; at++ {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[at] = byte(c)
+				if at+1 < n {
+					b[at+1] = '"' // a stop after the first must not hide it, nor move it
+				}
+				for _, from := range []int{0, at} {
+					if got, want := plainStringRun(b, from), byByte(b, from); got != want {
+						t.Fatalf("byte %#x at %d of %d, from %d: stop at %d, want %d", c, at, n, from, got, want)
+					}
+				}
+			}
+		}
+	}
+}
