@@ -1,8 +1,6 @@
 package translate
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -31,8 +29,8 @@ func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID [
 	dst = append(dst, `{"dag_runs":[`...)
 	var total []byte
 	seenResults := false
-	end, ok := walkObject(answer, skipSpace(answer, 0), func(key []byte, at int) (int, bool) {
-		switch string(key) {
+	end, ok := walkObject(answer, skipSpace(answer, 0), func(key objectKey, at int) (int, bool) {
+		switch string(key.name) {
 		case "results":
 			if seenResults {
 				return 0, false // repeated: the ordinary decoder keeps the last one
@@ -50,7 +48,7 @@ func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID [
 			total = answer[at:end]
 			return end, ok
 		}
-		if foldsToAny(key, []string{"results", "count"}) {
+		if key.foldsToAny([]string{"results", "count"}) {
 			return 0, false
 		}
 		return skipValue(answer, at)
@@ -136,8 +134,8 @@ func (r *pageRun) read(b []byte, at int) (int, bool) {
 	if kindAt(b, at) == kindNull {
 		return skipValue(b, at) // a null element decodes to the zero run, which has no deployment
 	}
-	return walkObject(b, at, func(key []byte, at int) (int, bool) {
-		switch string(key) {
+	return walkObject(b, at, func(key objectKey, at int) (int, bool) {
+		switch string(key.name) {
 		case "labels":
 			return r.readLabels(b, at)
 		case "state":
@@ -147,7 +145,7 @@ func (r *pageRun) read(b []byte, at int) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		switch string(key) {
+		switch string(key.name) {
 		case "name":
 			ok = readPageString(kind, v, escaped, &r.name)
 		case "deployment_id":
@@ -174,7 +172,7 @@ func (r *pageRun) read(b []byte, at int) (int, bool) {
 				ok = false
 			}
 		default:
-			ok = !foldsToAny(key, pageRunKeys)
+			ok = !key.foldsToAny(pageRunKeys)
 		}
 		return end, ok
 	})
@@ -184,9 +182,9 @@ func (r *pageRun) readLabels(b []byte, at int) (int, bool) {
 	if kindAt(b, at) == kindNull {
 		return skipValue(b, at)
 	}
-	return walkObject(b, at, func(key []byte, at int) (int, bool) {
+	return walkObject(b, at, func(key objectKey, at int) (int, bool) {
 		var dst *wire.LabelValue
-		switch string(key) {
+		switch string(key.name) {
 		case LabelNote:
 			dst = &r.note
 		case LabelDataIntervalStart:
@@ -194,7 +192,7 @@ func (r *pageRun) readLabels(b []byte, at int) (int, bool) {
 		case LabelDataIntervalEnd:
 			dst = &r.die
 		default:
-			if foldsToAny(key, pageLabelKeys) {
+			if key.foldsToAny(pageLabelKeys) {
 				return 0, false
 			}
 			return skipValue(b, at)
@@ -226,15 +224,15 @@ func (r *pageRun) readState(b []byte, at int) (int, bool) {
 		return skipValue(b, at)
 	}
 	// A repeated state object decodes into the same State: its type stays unless given.
-	return walkObject(b, at, func(key []byte, at int) (int, bool) {
+	return walkObject(b, at, func(key objectKey, at int) (int, bool) {
 		switch {
-		case string(key) == "type":
+		case string(key.name) == "type":
 			kind, v, end, escaped, ok := scalarAt(b, at)
 			if !ok || !readPageString(kind, v, escaped, &r.stateTypeOfObj) {
 				return 0, false
 			}
 			return end, true
-		case foldsToAny(key, []string{"type"}):
+		case key.foldsToAny([]string{"type"}):
 			return 0, false
 		}
 		return skipValue(b, at)
@@ -399,41 +397,4 @@ func (pt *pageTime) appendJSON(dst []byte) []byte {
 		dst = AppendTime(dst, pt.t)
 	}
 	return append(dst, '"')
-}
-
-// foldsToAny reports whether key differs from one of names (all lowercase ASCII) only in
-// case, which encoding/json would still match to that field (with Unicode folding: "ſ" is
-// an "s"). Prefect's keys are lowercase ASCII, which cannot fold to another such name.
-func foldsToAny(key []byte, names []string) bool {
-	if lowercaseASCII(key) {
-		return false
-	}
-	for _, n := range names {
-		if string(key) != n && bytes.EqualFold(key, []byte(n)) {
-			return true
-		}
-	}
-	return false
-}
-
-// lowercaseASCII reports whether key has neither an uppercase ASCII letter nor a byte
-// outside ASCII: every skipped key of every run is checked, so eight bytes at a time.
-func lowercaseASCII(key []byte) bool {
-	i := 0
-	for ; i+8 <= len(key); i += 8 {
-		x := binary.LittleEndian.Uint64(key[i:])
-		// Per byte of the low seven bits, no carries: the high bit of low+0x3F says ≥ 'A',
-		// of low+0x25 says > 'Z'.
-		low := x &^ highBits
-		upper := (low + lowBits*(0x80-'A')) &^ (low + lowBits*(0x80-'Z'-1))
-		if (x|upper)&highBits != 0 {
-			return false
-		}
-	}
-	for ; i < len(key); i++ {
-		if c := key[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
-			return false
-		}
-	}
-	return true
 }

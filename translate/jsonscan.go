@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math/bits"
+	"unicode/utf8"
 )
 
 // A small validating scanner for AppendDAGRunPageAnswer: it walks JSON objects and arrays in one
@@ -31,8 +32,10 @@ const (
 // maxDepth bounds nesting as encoding/json does, so that no input can exhaust the stack.
 const maxDepth = 10000
 
+// skipSpace returns the index of the first byte at or after b[i] that is not white space.
+// Prefect writes no white space, so the first test (a byte above ' ') nearly always ends it.
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -92,24 +95,96 @@ var stringStop = func() (stop [256]bool) {
 	return stop
 }()
 
+// stopBytes has the high bit of each byte of x that equals '"' or '\\' or is below 0x20. The
+// lowest bit set is always exact; borrows can only mark bytes after it.
+func stopBytes(x uint64) uint64 {
+	quote := x ^ (lowBits * '"')
+	backslash := x ^ (lowBits * '\\')
+	return (((quote - lowBits) &^ quote) | ((backslash - lowBits) &^ backslash) | ((x - lowBits*0x20) &^ x)) & highBits
+}
+
+// foldingBytes has the high bit of each byte of x that is an uppercase ASCII letter or not
+// ASCII: the bytes that let a key match a lowercase name only when case is ignored. Exact
+// for every byte: on the low seven bits, adding 0x3F sets the high bit from 'A' up and 0x25
+// from past 'Z', without carries between bytes.
+func foldingBytes(x uint64) uint64 {
+	low := x &^ highBits
+	upper := (low + lowBits*(0x80-'A')) &^ (low + lowBits*(0x80-'Z'-1))
+	return (x | upper) & highBits
+}
+
 // plainStringRun returns the index of the first quote, backslash or control character at or
-// after b[j] (len(b) if none). Eight bytes at a time: a byte's high bit is set in the mask
-// when it equals '"' or '\\' or is below 0x20 (the lowest set bit is always exact; borrows
-// can only mark bytes after it).
+// after b[j] (len(b) if none), eight bytes at a time.
 func plainStringRun(b []byte, j int) int {
 	for ; j+8 <= len(b); j += 8 {
-		x := binary.LittleEndian.Uint64(b[j:])
-		quote := x ^ (lowBits * '"')
-		backslash := x ^ (lowBits * '\\')
-		mask := ((quote - lowBits) &^ quote) | ((backslash - lowBits) &^ backslash) | ((x - lowBits*0x20) &^ x)
-		if mask &= highBits; mask != 0 {
-			return j + bits.TrailingZeros64(mask)/8
+		if stop := stopBytes(binary.LittleEndian.Uint64(b[j:])); stop != 0 {
+			return j + bits.TrailingZeros64(stop)/8
 		}
 	}
 	for j < len(b) && !stringStop[b[j]] {
 		j++
 	}
 	return j
+}
+
+// keyRun is plainStringRun for a key, which also says whether the bytes crossed are all
+// lowercase ASCII (see objectKey): every key of every run is checked, and in the same pass
+// this costs next to nothing.
+func keyRun(b []byte, j int) (stop int, lower bool) {
+	lower = true
+	for ; j+8 <= len(b); j += 8 {
+		x := binary.LittleEndian.Uint64(b[j:])
+		folding := foldingBytes(x)
+		if stop := stopBytes(x); stop != 0 {
+			n := bits.TrailingZeros64(stop) / 8
+			return j + n, lower && folding&(1<<(8*n)-1) == 0
+		}
+		lower = lower && folding == 0
+	}
+	for ; j < len(b) && !stringStop[b[j]]; j++ {
+		lower = lower && b[j] < utf8.RuneSelf && (b[j] < 'A' || b[j] > 'Z')
+	}
+	return j, lower
+}
+
+// lowercaseASCII reports whether s has neither an uppercase ASCII letter nor a byte outside
+// ASCII.
+func lowercaseASCII(s []byte) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if foldingBytes(binary.LittleEndian.Uint64(s[i:])) != 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || ('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// objectKey is a member's key, decoded, as walkObject hands it over.
+type objectKey struct {
+	name []byte
+	// lowerASCII: the key is lowercase ASCII only, so it cannot match another lowercase
+	// ASCII name when case is ignored.
+	lowerASCII bool
+}
+
+// foldsToAny reports whether the key differs from one of names (all lowercase ASCII) only in
+// case, which encoding/json would still match to that field (with Unicode folding: "ſ" is
+// an "s"). Prefect's keys are lowercase ASCII, which cannot fold to another such name.
+func (k objectKey) foldsToAny(names []string) bool {
+	if k.lowerASCII {
+		return false
+	}
+	for _, n := range names {
+		if string(k.name) != n && bytes.EqualFold(k.name, []byte(n)) {
+			return true
+		}
+	}
+	return false
 }
 
 func isHexDigit(c byte) bool {
@@ -313,7 +388,7 @@ func afterValue(b []byte, end int, closer byte) (next int, done, ok bool) {
 // walkObject calls fn with the decoded key and the position of the value of every member of
 // the object at b[i]; fn returns the index just past the value. walkObject returns the index
 // just past the object.
-func walkObject(b []byte, i int, fn func(key []byte, at int) (int, bool)) (int, bool) {
+func walkObject(b []byte, i int, fn func(key objectKey, at int) (int, bool)) (int, bool) {
 	if kindAt(b, i) != kindObject {
 		return 0, false
 	}
@@ -322,17 +397,21 @@ func walkObject(b []byte, i int, fn func(key []byte, at int) (int, bool)) (int, 
 		return i + 1, true
 	}
 	for i < len(b) && b[i] == '"' {
-		keyEnd, escaped, ok := stringEnd(b, i)
-		if !ok {
-			return 0, false
-		}
-		key := b[i+1 : keyEnd-1]
-		if escaped {
-			var s string
-			if json.Unmarshal(b[i:keyEnd], &s) != nil {
+		var key objectKey
+		var keyEnd int
+		stop, lower := keyRun(b, i+1)
+		if stop < len(b) && b[stop] == '"' {
+			key, keyEnd = objectKey{b[i+1 : stop], lower}, stop+1
+		} else { // an escape, or not JSON
+			end, _, ok := stringEnd(b, i)
+			if !ok {
 				return 0, false
 			}
-			key = []byte(s)
+			var s string
+			if json.Unmarshal(b[i:end], &s) != nil {
+				return 0, false
+			}
+			key, keyEnd = objectKey{[]byte(s), lowercaseASCII([]byte(s))}, end
 		}
 		i = skipSpace(b, keyEnd)
 		if i >= len(b) || b[i] != ':' {

@@ -10,12 +10,12 @@ func TestScannerWalksObjectsAndArrays(t *testing.T) {
 	doc := ` { "a" : "x\"y\\" , "n\u0061me":[1, {"k":"}"}, "]"] ,"t":true,"f":false,"z":null,"num":-1.5e+3, "o":{"p":{}} } `
 	type member struct{ key, value string }
 	var got []member
-	end, ok := walkObject([]byte(doc), skipSpace([]byte(doc), 0), func(key []byte, at int) (int, bool) {
+	end, ok := walkObject([]byte(doc), skipSpace([]byte(doc), 0), func(key objectKey, at int) (int, bool) {
 		kind, v, end, escaped, ok := scalarAt([]byte(doc), at)
 		if !ok {
 			return 0, false
 		}
-		got = append(got, member{string(key), string(v) + map[bool]string{true: " (escaped)"}[escaped] + " " + string("?sNOABn"[kind])})
+		got = append(got, member{string(key.name), string(v) + map[bool]string{true: " (escaped)"}[escaped] + " " + string("?sNOABn"[kind])})
 		return end, true
 	})
 	want := []member{{"a", `x\"y\\ (escaped) s`}, {"name", `[1, {"k":"}"}, "]"] A`}, {"t", "true B"}, {"f", "false B"},
@@ -43,7 +43,7 @@ func TestScannerWalksObjectsAndArrays(t *testing.T) {
 func TestScannerRefusesWhatIsNotJSON(t *testing.T) {
 	for _, doc := range []string{``, `{`, `{"a"`, `{"a":}`, `{"a":1,}x`, `{"a" 1}`, `{"a":"unterminated}`, `[1 2]`,
 		`{"a":[1,2}`, `{"a":tru}`, `{1:2}`, `"\`} {
-		_, okObject := walkObject([]byte(doc), 0, func(_ []byte, at int) (int, bool) { return skipValue([]byte(doc), at) })
+		_, okObject := walkObject([]byte(doc), 0, func(_ objectKey, at int) (int, bool) { return skipValue([]byte(doc), at) })
 		_, okArray := walkArray([]byte(doc), 0, func(at int) (int, bool) { return skipValue([]byte(doc), at) })
 		if okObject || okArray {
 			t.Errorf("%q walked as JSON (object %v, array %v)", doc, okObject, okArray)
@@ -94,6 +94,39 @@ func TestPlainStringRunFindsTheFirstStop(t *testing.T) {
 				for _, from := range []int{0, at} {
 					if got, want := plainStringRun(b, from), byByte(b, from); got != want {
 						t.Fatalf("byte %#x at %d of %d, from %d: stop at %d, want %d", c, at, n, from, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestKeyRunAndLowercaseASCII compare the word-at-a-time key checks with a byte-at-a-time
+// one for each byte value at each place of keys of several lengths. After a key's closing
+// quote come uppercase and non-ASCII bytes, which must not count.
+func TestKeyRunAndLowercaseASCII(t *testing.T) {
+	byByte := func(key []byte) (stop int, lower bool) {
+		lower = true
+		for ; stop < len(key) && key[stop] != '"' && key[stop] != '\\' && key[stop] >= 0x20; stop++ {
+			if c := key[stop]; c >= 0x80 || ('A' <= c && c <= 'Z') {
+				lower = false
+			}
+		}
+		return stop, lower
+	}
+	for _, n := range []int{1, 7, 8, 9, 16, 19} {
+		for at := 0; at < n; at++ {
+			for c := range 256 {
+				key := []byte(strings.Repeat("z", n))
+				key[at] = byte(c)
+				wantStop, wantLower := byByte(key)
+				if got := lowercaseASCII(key); wantStop == n && got != wantLower {
+					t.Fatalf("lowercaseASCII: byte %#x at %d of %d: %v, want %v", c, at, n, got, wantLower)
+				}
+				for _, tail := range []string{`"`, `":"AZ\xc5\xbf"`} {
+					b := append(append([]byte{}, key...), tail...)
+					if stop, lower := keyRun(b, 0); stop != wantStop || lower != wantLower {
+						t.Fatalf("keyRun: byte %#x at %d of %d, then %q: (%d, %v), want (%d, %v)", c, at, n, tail, stop, lower, wantStop, wantLower)
 					}
 				}
 			}
