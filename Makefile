@@ -33,8 +33,10 @@ fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# Unit tests under the race detector: pooled buffers, singleflight and concurrent Prefect
+# calls are only checked for sharing mistakes with it.
 unit:
-	$(GO) test -count=1 $(UNIT_PKGS)
+	$(GO) test -race -count=1 $(UNIT_PKGS)
 
 e2e: venv
 	$(GO) test -count=1 -timeout 30m -v ./e2e/ 2>&1 | grep -v -E '^=== (RUN|PAUSE|CONT)'

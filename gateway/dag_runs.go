@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -460,6 +461,18 @@ func (sc *runScope) add(d prefect.ResolvedDAG) {
 	sc.dags[d.Deployment.ID] = d.DAGID
 }
 
+// pageBuffers hold the list pages written straight from Prefect's answer until they are
+// sent: a page is tens of KB, and one allocated per list was most of what a list left to the
+// garbage collector.
+var pageBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// releasePageBuffer returns a page buffer to the pool, unless an unusually large page grew it.
+func releasePageBuffer(buf *[]byte) {
+	if cap(*buf) <= 256<<10 {
+		pageBuffers.Put(buf)
+	}
+}
+
 // writeRunPage answers one page of runs and the exact count of all matches. A forward read
 // whose offset falls on a page boundary is one call (Prefect's /paginate counts alongside);
 // another forward read is two concurrent calls, page and count. Airflow's default order
@@ -493,11 +506,15 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		query.Limit = &limit
 		// Most pages are written straight from Prefect's bytes; a page with a run of a
 		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
+		buf := pageBuffers.Get().(*[]byte)
+		defer releasePageBuffer(buf)
 		var written []byte
 		err := s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1, func(answer []byte) error {
 			var ok bool
-			if written, ok = translate.AppendDAGRunPageAnswer(make([]byte, 0, 64+dagRunJSONSize*limit), answer,
-				scope.dagOf, translate.DAGRunFieldsOf(q.Fields)); ok {
+			written, ok = translate.AppendDAGRunPageAnswer(slices.Grow((*buf)[:0], 64+dagRunJSONSize*limit), answer,
+				scope.dagOf, translate.DAGRunFieldsOf(q.Fields))
+			*buf = written[:0] // keeps what it grew to
+			if ok {
 				return nil
 			}
 			written = nil

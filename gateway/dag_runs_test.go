@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -500,6 +501,47 @@ func TestListDAGRuns(t *testing.T) {
 }
 
 func itoa(n int) string { return strings.TrimSpace(mustMarshal(n)) }
+
+// TestConcurrentListsKeepTheirPages: pages are written into pooled buffers; lists of
+// different sizes and projections at once must each get exactly the answer it gets alone.
+func TestConcurrentListsKeepTheirPages(t *testing.T) {
+	e := newRunsEnv(t)
+	base := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 60; i++ {
+		e.fake.addRun(e.dep, "c"+itoa(1000+i), base.Add(time.Duration(i)*time.Minute), wire.Completed)
+	}
+	queries := []string{"?limit=50", "?limit=3&offset=6", "?limit=25&fields=dag_run_id,state", "?limit=10&order_by=-execution_date&offset=20"}
+	alone := map[string]string{}
+	for _, q := range queries {
+		a := e.do(http.MethodGet, "/dags/etl.daily/dagRuns"+q, "")
+		if a.status != 200 || len(a.list(t).DAGRuns) == 0 {
+			t.Fatalf("%s: %d %s", q, a.status, a.body)
+		}
+		alone[q] = string(a.body)
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 15; i++ {
+				q := queries[(w+i)%len(queries)]
+				res, err := http.Get(e.url + "/dags/etl.daily/dagRuns" + q)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if string(body) != alone[q] {
+					t.Errorf("%s at once with others:\n%s\nalone:\n%s", q, body, alone[q])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
 
 func TestListDAGRunsBatch(t *testing.T) {
 	e := newRunsEnv(t)
