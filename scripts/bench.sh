@@ -26,7 +26,7 @@ if [ "${BENCH_GO:-1}" != "0" ]; then
   go test -run '^$' -bench . -benchmem -benchtime "${BENCH_TIME:-1s}" ./bench/
 fi
 
-go build -o "$state/gateway" ./cmd/airflow-prefect-gateway
+CGO_ENABLED=0 go build -o "$state/gateway" ./cmd/airflow-prefect-gateway # as make build and the image
 go build -o "$state/loadgen" ./bench/loadgen
 args=(compare -gateway "$state/gateway" -c "${BENCH_CONNECTIONS:-64}" -duration "${BENCH_DURATION:-5s}"
   -real-c "${BENCH_REAL_CONNECTIONS:-4}" -real-duration "${BENCH_REAL_DURATION:-18s}")

@@ -39,7 +39,7 @@ fi
 
 "$venv/bin/python" scripts/seed_demo.py "$PREFECT_API_URL"
 
-go build -buildvcs=auto -o bin/airflow-prefect-gateway ./cmd/airflow-prefect-gateway
+CGO_ENABLED=0 go build -buildvcs=auto -o bin/airflow-prefect-gateway ./cmd/airflow-prefect-gateway
 {
   echo "# Demo users file written by make run."
   echo "users:"
