@@ -1,13 +1,17 @@
 package gateway
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,26 +42,77 @@ func (s *Server) registerSpecRoutes(g *echo.Group) {
 	registerNotImplemented(g)
 }
 
-// staticFile is a response computed once: body, content type and an ETag for revalidation.
+// staticFile is a document or viewer file served as it is, with an ETag for revalidation.
+// Its bytes stay where the binary holds them (read through open) and its ETag is worked out
+// on first use: the viewer is 1.9 MB that most gateways never serve, and copying and hashing
+// it at startup kept twice that resident.
 type staticFile struct {
-	body        []byte
+	open        func() (io.ReadSeeker, int64, error)
 	contentType string
-	etag        string
+	etag        func() (string, error)
 }
 
-func newStaticFile(body []byte, contentType string) *staticFile {
-	sum := sha256.Sum256(body)
-	return &staticFile{body: body, contentType: contentType, etag: `"` + hex.EncodeToString(sum[:16]) + `"`}
+func newStaticFile(open func() (io.ReadSeeker, int64, error), contentType string) *staticFile {
+	return &staticFile{open: open, contentType: contentType, etag: sync.OnceValues(func() (string, error) {
+		body, _, err := open()
+		if err != nil {
+			return "", err
+		}
+		defer closeIfCloser(body)
+		sum := sha256.New()
+		if _, err := io.Copy(sum, body); err != nil {
+			return "", err
+		}
+		return `"` + hex.EncodeToString(sum.Sum(nil)[:16]) + `"`, nil
+	})}
+}
+
+// bytesFile opens a document held in memory.
+func bytesFile(b []byte) func() (io.ReadSeeker, int64, error) {
+	return func() (io.ReadSeeker, int64, error) { return bytes.NewReader(b), int64(len(b)), nil }
+}
+
+// fsFile opens a file of fsys; an embedded file reads the binary's own bytes, uncopied.
+func fsFile(fsys fs.FS, name string) func() (io.ReadSeeker, int64, error) {
+	return func() (io.ReadSeeker, int64, error) {
+		f, err := fsys.Open(name)
+		if err != nil {
+			return nil, 0, err
+		}
+		info, err := f.Stat()
+		rs, seekable := f.(io.ReadSeeker)
+		if err != nil || !seekable {
+			f.Close()
+			return nil, 0, fmt.Errorf("open %s: not a regular embedded file (%v)", name, err)
+		}
+		return rs, info.Size(), nil
+	}
+}
+
+func closeIfCloser(r io.Reader) {
+	if c, ok := r.(io.Closer); ok {
+		_ = c.Close()
+	}
 }
 
 func (f *staticFile) serve(c echo.Context) error {
+	etag, err := f.etag()
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", c.Request().URL.Path, err)
+	}
 	h := c.Response().Header()
-	h.Set("ETag", f.etag)
+	h.Set("ETag", etag)
 	h.Set("Cache-Control", "no-cache")
-	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && etagMatches(inm, f.etag) {
+	if inm := c.Request().Header.Get("If-None-Match"); inm != "" && etagMatches(inm, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.Blob(http.StatusOK, f.contentType, f.body)
+	body, size, err := f.open()
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", c.Request().URL.Path, err)
+	}
+	defer closeIfCloser(body)
+	h.Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
+	return c.Stream(http.StatusOK, f.contentType, body)
 }
 
 func etagMatches(header, etag string) bool {
@@ -85,8 +140,8 @@ func newStaticDoc() *staticDoc {
 	spec.MustDocument()
 	ui := spec.UI()
 	d := &staticDoc{
-		yaml:   newStaticFile(spec.YAML(), "application/yaml; charset=utf-8"),
-		json:   newStaticFile(js, echo.MIMEApplicationJSON),
+		yaml:   newStaticFile(bytesFile(spec.YAML()), "application/yaml; charset=utf-8"),
+		json:   newStaticFile(bytesFile(js), echo.MIMEApplicationJSON),
 		assets: map[string]*staticFile{},
 	}
 	types := map[string]string{
@@ -101,10 +156,6 @@ func newStaticDoc() *staticDoc {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		b, err := fs.ReadFile(ui, name)
-		if err != nil {
-			return err
-		}
 		ext := path.Ext(name)
 		if strings.HasPrefix(ext, ".swagger-ui") {
 			ext = ""
@@ -113,7 +164,7 @@ func newStaticDoc() *staticDoc {
 		if !ok {
 			return fmt.Errorf("ui/%s: no content type for %q", name, ext)
 		}
-		d.assets[name] = newStaticFile(b, ct)
+		d.assets[name] = newStaticFile(fsFile(ui, name), ct)
 		return nil
 	})
 	if err != nil {

@@ -3,10 +3,12 @@ package gateway
 import (
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,12 +55,17 @@ func TestServedSpecIsTheEmbeddedOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	css, err := fs.ReadFile(spec.UI(), "swagger-ui.css")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		url, wantType string
 		wantBody      []byte
 	}{
 		{"/api/v1/openapi.yaml", "application/yaml", spec.YAML()},
 		{"/api/v1/openapi.json", "application/json", js},
+		{"/api/v1/ui/swagger-ui.css", "text/css", css}, // read from the binary as it is served
 	}
 	for _, tc := range tests {
 		rec := get(t, h, tc.url)
@@ -70,6 +77,9 @@ func TestServedSpecIsTheEmbeddedOne(t *testing.T) {
 		}
 		if !reflect.DeepEqual(rec.Body.Bytes(), tc.wantBody) {
 			t.Errorf("GET %s: the body is not spec's document", tc.url)
+		}
+		if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(len(tc.wantBody)) {
+			t.Errorf("GET %s: Content-Length %q, want %d", tc.url, cl, len(tc.wantBody))
 		}
 		etag := rec.Header().Get("ETag")
 		if etag == "" {

@@ -415,6 +415,11 @@ type op struct {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d.Microseconds())/1000) }
 
+// rounds is how many turns the gateway and the proxy take at each measurement of (a)/(b):
+// the p99 of either moved by milliseconds between runs when they took two long turns each,
+// as the shared machine's slow patches fell on one more than the other.
+const rounds = 6
+
 func compare(args []string) error {
 	fs := flag.NewFlagSet("compare", flag.ExitOnError)
 	bin := fs.String("gateway", "bin/airflow-prefect-gateway", "gateway binary")
@@ -485,19 +490,20 @@ func compare(args []string) error {
 	worstRatio := 10.0
 	saturated := make([]float64, len(ops)) // the lower of the two saturated rates, per operation
 	for i, o := range ops {
-		// Alternate the two twice, so that a slow patch of the shared machine hits both alike.
+		// Alternate the two in short rounds, so that a slow patch of the shared machine hits
+		// both alike.
 		var g, b result
 		var calls0, calls1 float64
 		var gwCPU, proxyCPU time.Duration
-		for round := 0; round < 2; round++ {
+		for round := 0; round < rounds; round++ {
 			before, _ := prefectCalls(gw.url)
 			cpu0 := cpuTime(gw.cmd.Process.Pid)
-			g = merge(g, drive(client, *conc, *dur/2, *max, o.gateway))
+			g = merge(g, drive(client, *conc, *dur/rounds, *max, o.gateway))
 			gwCPU += cpuTime(gw.cmd.Process.Pid) - cpu0
 			after, _ := prefectCalls(gw.url)
 			calls0, calls1 = calls0+before, calls1+after
 			cpu0 = cpuTime(proxy.cmd.Process.Pid)
-			b = merge(b, drive(client, *conc, *dur/2, *max, o.baseline))
+			b = merge(b, drive(client, *conc, *dur/rounds, *max, o.baseline))
 			proxyCPU += cpuTime(proxy.cmd.Process.Pid) - cpu0
 		}
 		before, after := calls0, calls1
@@ -528,9 +534,9 @@ func compare(args []string) error {
 		for _, load := range loads {
 			rate := saturated[i] * load
 			var g, b result
-			for round := 0; round < 2; round++ {
-				g = merge(g, drivePaced(client, *conc, rate, *dur/2, o.gateway))
-				b = merge(b, drivePaced(client, *conc, rate, *dur/2, o.baseline))
+			for round := 0; round < rounds; round++ {
+				g = merge(g, drivePaced(client, *conc, rate, *dur/rounds, o.gateway))
+				b = merge(b, drivePaced(client, *conc, rate, *dur/rounds, o.baseline))
 			}
 			added := g.quantile(.99) - b.quantile(.99)
 			if added > worstAdded[load] {
