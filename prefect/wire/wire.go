@@ -11,6 +11,7 @@ package wire
 import (
 	"encoding/json"
 	"time"
+	"unicode/utf8"
 )
 
 // StateType is Prefect's state type enum.
@@ -172,6 +173,8 @@ type LabelValue string
 // UnmarshalJSON reads any label value without failing the object around it.
 func (v *LabelValue) UnmarshalJSON(b []byte) error {
 	switch {
+	case len(b) > 1 && b[0] == '"' && plainJSONString(b[1:len(b)-1]):
+		*v = LabelValue(b[1 : len(b)-1]) // every run has labels: no decoder for the usual case
 	case len(b) > 0 && b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -184,6 +187,17 @@ func (v *LabelValue) UnmarshalJSON(b []byte) error {
 		*v = ""
 	}
 	return nil
+}
+
+// plainJSONString reports whether s, the inside of a JSON string, decodes to itself: no
+// escapes, no control characters, valid UTF-8 (encoding/json replaces what is not).
+func plainJSONString(s []byte) bool {
+	for _, c := range s {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return false
+		}
+	}
+	return utf8.Valid(s)
 }
 
 // TaskRun is Prefect's TaskRun.

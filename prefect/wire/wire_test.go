@@ -28,6 +28,9 @@ func TestLabelValueReadsAnyScalar(t *testing.T) {
 	}{
 		{`"text"`, "text"},
 		{`"esc\"aped \u00e9"`, `esc"aped é`},
+		{`"plain é <&>"`, "plain é <&>"},
+		{"\"not UTF-8 \xff\"", "not UTF-8 \ufffd"},
+		{`""`, ""},
 		{`42`, "42"},
 		{`-1.5`, "-1.5"},
 		{`true`, "true"},
