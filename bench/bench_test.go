@@ -168,6 +168,12 @@ func BenchmarkHandlerListDAGRuns25(b *testing.B) {
 	benchHandler(b, http.MethodGet, "/api/v1/dags/"+stubprefect.DAGID+"/dagRuns?limit=25&order_by=-execution_date", nil)
 }
 
+// BenchmarkHandlerListDAGRuns25DefaultOrder is a list in Airflow's default order (ascending
+// id, what clients send without order_by): a count, then Prefect's page read backwards.
+func BenchmarkHandlerListDAGRuns25DefaultOrder(b *testing.B) {
+	benchHandler(b, http.MethodGet, "/api/v1/dags/"+stubprefect.DAGID+"/dagRuns?limit=25&offset=25", nil)
+}
+
 func BenchmarkHandlerTrigger(b *testing.B) {
 	benchHandler(b, http.MethodPost, "/api/v1/dags/"+stubprefect.DAGID+"/dagRuns", func(i int) string {
 		return `{"dag_run_id":"bench-` + strconv.Itoa(i) + `","conf":{"batch_size":10}}`

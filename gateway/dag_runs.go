@@ -473,6 +473,28 @@ func releasePageBuffer(buf *[]byte) {
 	}
 }
 
+// fastRunPage makes a Prefect read (call) whose answer write turns straight into Airflow's
+// JSON, in a pooled buffer; where write gives up, decode reads the answer the ordinary way
+// and page is nil. The buffer is the caller's to release once the page is sent.
+func fastRunPage(call func(read func(answer []byte) error) error, write func(dst, answer []byte) ([]byte, bool),
+	decode func(answer []byte) error) (page []byte, buf *[]byte, err error) {
+	buf = pageBuffers.Get().(*[]byte)
+	err = call(func(answer []byte) error {
+		var ok bool
+		page, ok = write((*buf)[:0], answer)
+		*buf = page[:0] // keeps what it grew to
+		if ok {
+			return nil
+		}
+		page = nil
+		return decode(answer)
+	})
+	if err != nil {
+		page = nil
+	}
+	return page, buf, err
+}
+
 // writeRunPage answers one page of runs and the exact count of all matches. A forward read
 // whose offset falls on a page boundary is one call (Prefect's /paginate counts alongside);
 // another forward read is two concurrent calls, page and count. Airflow's default order
@@ -497,7 +519,23 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		if total, err = s.prefect.CountFlowRuns(ctx, query); err != nil {
 			return FromUpstream(fmt.Errorf("count flow runs: %w", err))
 		}
-		if runs, err = s.readRunWindows(ctx, query, translate.PrefectWindows(q.Page, order, total, prefect.MaxLimit)); err != nil {
+		windows := translate.PrefectWindows(q.Page, order, total, prefect.MaxLimit)
+		if len(windows) == 1 { // nearly always: one read, written backwards from Prefect's bytes
+			query.Offset = windows[0].Offset
+			query.Limit = &windows[0].Limit
+			page, buf, err := fastRunPage(func(read func([]byte) error) error { return s.prefect.FilterFlowRunsAnswer(ctx, query, read) },
+				func(dst, answer []byte) ([]byte, bool) {
+					return translate.AppendDAGRunArrayAnswer(dst, answer, scope.dagOf, translate.DAGRunFieldsOf(q.Fields), total, true)
+				},
+				func(answer []byte) error { runs = nil; return prefect.Decode(answer, &runs) })
+			defer releasePageBuffer(buf)
+			if err != nil {
+				return FromUpstream(fmt.Errorf("list flow runs: %w", err))
+			}
+			if page != nil {
+				return writeJSONBytes(c, http.StatusOK, page)
+			}
+		} else if runs, err = s.readRunWindows(ctx, query, windows); err != nil {
 			return err
 		}
 		slices.Reverse(runs)
@@ -506,27 +544,21 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		query.Limit = &limit
 		// Most pages are written straight from Prefect's bytes; a page with a run of a
 		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
-		buf := pageBuffers.Get().(*[]byte)
-		defer releasePageBuffer(buf)
-		var written []byte
-		err := s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1, func(answer []byte) error {
-			var ok bool
-			written, ok = translate.AppendDAGRunPageAnswer(slices.Grow((*buf)[:0], 64+dagRunJSONSize*limit), answer,
-				scope.dagOf, translate.DAGRunFieldsOf(q.Fields))
-			*buf = written[:0] // keeps what it grew to
-			if ok {
-				return nil
-			}
-			written = nil
+		page, buf, err := fastRunPage(func(read func([]byte) error) error {
+			return s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1, read)
+		}, func(dst, answer []byte) ([]byte, bool) {
+			return translate.AppendDAGRunPageAnswer(dst, answer, scope.dagOf, translate.DAGRunFieldsOf(q.Fields))
+		}, func(answer []byte) error {
 			var err error
 			runs, total, err = prefect.DecodeFlowRunPage(answer)
 			return err
 		})
+		defer releasePageBuffer(buf)
 		if err != nil {
 			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
 		}
-		if written != nil {
-			return writeJSONBytes(c, http.StatusOK, written)
+		if page != nil {
+			return writeJSONBytes(c, http.StatusOK, page)
 		}
 	default:
 		g, gctx := errgroup.WithContext(ctx)

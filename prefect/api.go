@@ -156,6 +156,16 @@ func (c *Client) FilterFlowRuns(ctx context.Context, q wire.Query) ([]wire.FlowR
 	return out, err
 }
 
+// FilterFlowRunsAnswer is FilterFlowRuns whose answer (a JSON array of runs) goes to read as
+// it came, as with PaginateFlowRuns; Decode reads it the ordinary way.
+func (c *Client) FilterFlowRunsAnswer(ctx context.Context, q wire.Query, read func(answer []byte) error) error {
+	if q.Limit == nil || *q.Limit < 1 || *q.Limit > MaxLimit {
+		return &Error{Kind: KindInvalid, Op: "POST /flow_runs/filter", Message: fmt.Sprintf("the answer of a filter is read whole: it needs 1 <= limit <= %d", MaxLimit)}
+	}
+	_, err := c.do(ctx, call{method: http.MethodPost, path: "/flow_runs/filter", body: q, out: answerReader(read), endpoint: "flow_runs/filter", retry: true})
+	return err
+}
+
 // PaginateFlowRuns reads one page of flow runs and the count of every match in a single
 // call (POST /flow_runs/paginate; Prefect runs both queries together). page is 1-based in
 // units of q.Limit; q.Offset must be 0. read gets Prefect's answer as it came (a JSON object:

@@ -726,3 +726,32 @@ func TestPaginateReaderErrorIsAnUnreadableAnswer(t *testing.T) {
 		t.Fatalf("a reader's error: %v after %d attempts, want KindBadGateway after 2", err, attempts.Load())
 	}
 }
+
+// FilterFlowRunsAnswer hands the array Prefect answered to its reader, tried again like any
+// read when it cannot be read; a limit it cannot read whole is refused before any call.
+func TestFilterFlowRunsAnswerReadsTheArray(t *testing.T) {
+	runs := `[{"id":"r1","name":"a"},{"id":"r2","name":"b"}]`
+	srv, attempts := scriptedServer(t, step{status: 200, body: `[{"id":`}, step{status: 200, body: runs})
+	c := newTestClient(t, srv.URL, func(o *Options) { o.MaxAttempts = 3 })
+	limit := 2
+	var got []wire.FlowRun
+	err := c.FilterFlowRunsAnswer(context.Background(), wire.Query{Limit: &limit}, func(answer []byte) error {
+		got = nil
+		return Decode(answer, &got)
+	})
+	if err != nil || attempts.Load() != 2 || len(got) != 2 || got[1].Name != "b" {
+		t.Fatalf("err %v after %d attempts, runs %+v", err, attempts.Load(), got)
+	}
+	for _, bad := range []int{0, MaxLimit + 1} {
+		err := c.FilterFlowRunsAnswer(context.Background(), wire.Query{Limit: &bad}, func([]byte) error { return nil })
+		if pe, ok := AsError(err); !ok || pe.Kind != KindInvalid {
+			t.Errorf("limit %d: %v, want KindInvalid", bad, err)
+		}
+	}
+	if err := c.FilterFlowRunsAnswer(context.Background(), wire.Query{}, func([]byte) error { return nil }); err == nil {
+		t.Error("no limit: no error")
+	}
+	if attempts.Load() != 2 {
+		t.Errorf("refused limits reached Prefect: %d attempts in all", attempts.Load())
+	}
+}

@@ -38,7 +38,7 @@ func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID [
 			seenResults = true
 			var end int
 			var ok bool
-			dst, end, ok = appendPageRuns(dst, answer, at, dagOf, set)
+			dst, end, ok = appendPageRuns(dst, answer, at, dagOf, set, false)
 			return end, ok
 		case "count":
 			if kindAt(answer, at) != kindNumber {
@@ -65,15 +65,43 @@ func AppendDAGRunPageAnswer(dst []byte, answer []byte, dagOf func(deploymentID [
 	return append(dst, '}'), true
 }
 
+// AppendDAGRunArrayAnswer is AppendDAGRunPageAnswer for an answer of Prefect's
+// /flow_runs/filter: a JSON array of runs, written in reverse when reverse is set (Airflow's
+// default order is Prefect's read backwards), with total as total_entries. It gives up
+// where AppendDAGRunPageAnswer does, and on an answer that is not an array.
+func AppendDAGRunArrayAnswer(dst []byte, answer []byte, dagOf func(deploymentID []byte) (string, bool), set DAGRunFieldSet, total int, reverse bool) ([]byte, bool) {
+	start := len(dst)
+	at := skipSpace(answer, 0)
+	if kindAt(answer, at) != kindArray {
+		return dst, false
+	}
+	dst = append(dst, `{"dag_runs":[`...)
+	dst, end, ok := appendPageRuns(dst, answer, at, dagOf, set, reverse)
+	if !ok || skipSpace(answer, end) != len(answer) {
+		return dst[:start], false
+	}
+	dst = append(dst, `],"total_entries":`...)
+	dst = strconv.AppendInt(dst, int64(total), 10)
+	return append(dst, '}'), true
+}
+
 // appendPageRuns writes the runs of the array (or null) at b[at] as DAGRun objects, comma
-// separated, and returns the index just past the array.
-func appendPageRuns(dst, b []byte, at int, dagOf func([]byte) (string, bool), set DAGRunFieldSet) ([]byte, int, bool) {
+// separated, last first when reverse is set, and returns the index just past the array.
+func appendPageRuns(dst, b []byte, at int, dagOf func([]byte) (string, bool), set DAGRunFieldSet, reverse bool) ([]byte, int, bool) {
 	if kindAt(b, at) == kindNull {
 		end, ok := skipValue(b, at)
 		return dst, end, ok
 	}
 	first := true
+	write := func(r *pageRun) {
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = appendDAGRunObject(dst, set, r)
+	}
 	var r pageRun // one for the page: the scanner's callbacks would move one per run to the heap
+	var held []pageRun
 	end, ok := walkArray(b, at, func(at int) (int, bool) {
 		r = pageRun{}
 		end, ok := r.read(b, at)
@@ -86,13 +114,16 @@ func appendPageRuns(dst, b []byte, at int, dagOf func([]byte) (string, bool), se
 		if r.dagID, ok = dagOf(r.deploymentID); !ok {
 			return 0, false
 		}
-		if !first {
-			dst = append(dst, ',')
+		if reverse {
+			held = append(held, r) // its slices point into b, which outlives the page
+		} else {
+			write(&r)
 		}
-		first = false
-		dst = appendDAGRunObject(dst, set, &r)
 		return end, true
 	})
+	for i := len(held) - 1; i >= 0; i-- {
+		write(&held[i])
+	}
 	return dst, end, ok
 }
 

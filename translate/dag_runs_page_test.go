@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -20,10 +21,13 @@ var errUnknownDAG = errors.New("a run of a deployment dagOf does not know")
 
 // ordinaryPage is the way AppendDAGRunPage must match: decode the runs as the Prefect client
 // does (go-json), translate each, write the collection.
-func ordinaryPage(runs []byte, dagOf dagMap, set DAGRunFieldSet, total int) ([]byte, error) {
+func ordinaryPage(runs []byte, dagOf dagMap, set DAGRunFieldSet, total int, reverse bool) ([]byte, error) {
 	var decoded []wire.FlowRun
 	if err := gojson.Unmarshal(runs, &decoded); err != nil {
 		return nil, err
+	}
+	if reverse {
+		slices.Reverse(decoded)
 	}
 	return ordinaryCollection(decoded, dagOf, set, total)
 }
@@ -96,9 +100,23 @@ func TestAppendDAGRunPageMatchesTheOrdinaryWay(t *testing.T) {
 				`{"deployment_id":"d1","expected_start_time":"0000-01-01T00:00:00Z","start_time":"2024-05-01T02:00:00.5Z","end_time":"2024-02-29T23:59:59.999999Z"}]`, 0},
 	}
 	for _, tc := range cases {
-		want, err := ordinaryPage([]byte(tc.runs), dagOf, tc.set, 42)
+		want, err := ordinaryPage([]byte(tc.runs), dagOf, tc.set, 42, false)
 		if err != nil {
 			t.Fatalf("%s: the ordinary way failed: %v", tc.name, err)
+		}
+		// The runs as /flow_runs/filter answers them, forward and reversed.
+		for _, reverse := range []bool{false, true} {
+			want, _ := ordinaryPage([]byte(tc.runs), dagOf, tc.set, 42, reverse)
+			got, ok := AppendDAGRunArrayAnswer([]byte("prefix"), []byte(tc.runs), dagOf.of, tc.set, 42, reverse)
+			if tc.runs == "null" {
+				if ok || string(got) != "prefix" {
+					t.Errorf("%s, as an array: ok=%v, wrote %s", tc.name, ok, got)
+				}
+				continue
+			}
+			if !ok || string(got) != "prefix"+string(want) {
+				t.Errorf("%s, as an array (reverse=%v, ok=%v):\n got %s\nwant prefix%s", tc.name, reverse, ok, got, want)
+			}
 		}
 		// The page inside /paginate's answer, its count after or before the runs.
 		for _, answer := range []string{`{"results":` + tc.runs + `,"count":42,"limit":25,"pages":2,"page":1}`,
@@ -197,7 +215,14 @@ func FuzzAppendDAGRunPage(f *testing.F) {
 	dagOf := knownDAGs(map[string]string{"d1": "etl.daily", "68717d21-fac2-4dea-a2ce-6c8533744e4a": "etl.daily"})
 	f.Fuzz(func(t *testing.T, runs string, set uint16) {
 		fields := DAGRunFieldSet(set) & (1<<len(DAGRunFields) - 1)
-		want, err := ordinaryPage([]byte(runs), dagOf, fields, 7)
+		if want, err := ordinaryPage([]byte(runs), dagOf, fields, 7, true); err == nil {
+			if got, ok := AppendDAGRunArrayAnswer(nil, []byte(runs), dagOf.of, fields, 7, true); ok && string(got) != string(want) {
+				t.Fatalf("%s reversed\n got %s\nwant %s", runs, got, want)
+			}
+		} else if _, ok := AppendDAGRunArrayAnswer(nil, []byte(runs), dagOf.of, fields, 7, true); ok && !json.Valid([]byte(runs)) {
+			t.Fatalf("accepted what is not JSON: %q", runs)
+		}
+		want, err := ordinaryPage([]byte(runs), dagOf, fields, 7, false)
 		answer := `{"results":` + runs + `,"count":7}`
 		got, ok := AppendDAGRunPageAnswer(nil, []byte(answer), dagOf.of, fields)
 		if ok && !json.Valid([]byte(answer)) {
