@@ -10,9 +10,16 @@ listen="${GATEWAY_LISTEN:-127.0.0.1:8080}"
 demo_user="${DEMO_USER:-admin}"
 demo_password="${DEMO_PASSWORD:-admin}"
 
+# make does not pass a TERM on to its recipe: when whatever started this is gone (`timeout
+# make run`, make killed), stop as on Ctrl-C rather than leave the servers running.
+parent=$PPID
+(while kill -0 "$parent" 2>/dev/null; do sleep 1; done; kill -TERM $$ 2>/dev/null) &
+watchdog_pid=$!
+
 venv="$(scripts/venv.sh)"
 started_prefect=""
 cleanup() {
+  [ -n "${watchdog_pid:-}" ] && kill "$watchdog_pid" 2>/dev/null || true
   [ -n "${gateway_pid:-}" ] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null || true
   if [ -n "$started_prefect" ]; then scripts/prefect-server.sh stop "$state/prefect" || true; fi
 }
