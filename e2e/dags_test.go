@@ -619,6 +619,16 @@ func TestDAGsTasks(t *testing.T) {
 	if len(got.Tasks) != 3 || got.Tasks[0].TaskID != "transform-5e6f7a8b" {
 		t.Errorf("order_by=-task_id: %s", res.Body)
 	}
+	// One task: the one the list holds; a task the DAG does not have is a 404.
+	res = f.api.Get("/dags/" + f.id("_etl.daily") + "/tasks/transform-5e6f7a8b")
+	var one translate.Task
+	res.JSON(t, &one)
+	if res.Status != http.StatusOK || one.TaskID != "transform-5e6f7a8b" || !one.IsMapped || one.Retries != 2 {
+		t.Errorf("task transform-5e6f7a8b = %d %s", res.Status, res.Body)
+	}
+	if res := f.api.Get("/dags/" + f.id("_etl.daily") + "/tasks/stale-00000000"); res.Status != http.StatusNotFound {
+		t.Errorf("a task of an older run only = %d %s; want 404", res.Status, res.Body)
+	}
 	// A DAG that never ran: an empty collection.
 	res = f.api.Get("/dags/" + f.id("_sales.adhoc") + "/tasks")
 	var empty map[string]json.RawMessage

@@ -31,6 +31,7 @@ import (
 //	PATCH /dags/{dag_id}         2 (pause or resume, and the fresh read, concurrently)
 //	PATCH /dags                  1 + one pause or resume per DAG of the page (8 at a time)
 //	GET   /dags/{dag_id}/tasks   2 (latest run with task runs, its task runs)
+//	GET   /dags/{dag_id}/tasks/{task_id}   2 (the same, one task picked)
 //
 // Listing order. Airflow orders by dag_id, and a dag_id is an alias or "<flow>.<deployment>",
 // an order Prefect cannot sort by (it sorts deployments by their own name) nor filter by
@@ -50,6 +51,7 @@ func (s *Server) registerDAGRoutes(g *echo.Group) {
 	s.route(g, http.MethodPatch, "/dags/:dag_id", d.patch, RoleUser)
 	s.route(g, http.MethodGet, "/dags/:dag_id/details", d.details, RoleViewer)
 	s.route(g, http.MethodGet, "/dags/:dag_id/tasks", d.tasks, RoleViewer)
+	s.route(g, http.MethodGet, "/dags/:dag_id/tasks/:task_id", d.task, RoleViewer)
 }
 
 // dagAPI holds the DAG handlers and what they share.
@@ -238,20 +240,45 @@ func (d *dagAPI) patchMany(c echo.Context) error {
 }
 
 func (d *dagAPI) tasks(c echo.Context) error {
-	dagID := d.dagID(c)
 	order, err := translate.ParseTaskOrderBy(c.QueryParam("order_by"))
 	if err != nil {
 		return BadRequest("%s", err)
 	}
-	ctx := c.Request().Context()
-	if !principalOf(c).CanAccessDAG(dagID) {
-		return dagNotFoundProblem(dagID)
-	}
-	res, err := d.resolve(ctx, dagID)
+	tasks, err := d.dagTasks(c, d.dagID(c))
 	if err != nil {
 		return err
 	}
-	out := taskCollection{Tasks: []translate.Task{}}
+	translate.SortTasks(tasks, order)
+	return c.JSON(http.StatusOK, taskCollection{Tasks: tasks, TotalEntries: len(tasks)})
+}
+
+// task is GET /dags/{dag_id}/tasks/{task_id}: one of the tasks /tasks lists.
+func (d *dagAPI) task(c echo.Context) error {
+	dagID := d.dagID(c)
+	taskID := decodedPathParam(c, "task_id")
+	tasks, err := d.dagTasks(c, dagID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if t.TaskID == taskID {
+			return c.JSON(http.StatusOK, t)
+		}
+	}
+	return NotFound("Task not found", "The task with task_id: %s was not found in the DAG with dag_id: %s", taskID, dagID)
+}
+
+// dagTasks are the tasks of a DAG as far as Prefect knows them: those of its latest run that
+// recorded task runs. A DAG that exists but has no such run has none.
+func (d *dagAPI) dagTasks(c echo.Context, dagID string) ([]translate.Task, error) {
+	ctx := c.Request().Context()
+	if !principalOf(c).CanAccessDAG(dagID) {
+		return nil, dagNotFoundProblem(dagID)
+	}
+	res, err := d.resolve(ctx, dagID)
+	if err != nil {
+		return nil, err
+	}
 	// The latest run that recorded task runs: a run that has just been triggered has none
 	// yet and would hide the DAG's tasks. "Latest" is by start time (the expected start
 	// until it starts): flow runs made through create_flow_run get random (v4) ids, so
@@ -264,21 +291,18 @@ func (d *dagAPI) tasks(c echo.Context) error {
 		Limit:    &one,
 	})
 	if err != nil {
-		return FromUpstream(fmt.Errorf("latest run of DAG %q: %w", dagID, err))
+		return nil, FromUpstream(fmt.Errorf("latest run of DAG %q: %w", dagID, err))
 	}
 	if len(runs) == 0 {
-		return c.JSON(http.StatusOK, out)
+		return []translate.Task{}, nil
 	}
 	run := runs[0]
 	taskRuns, err := d.taskRunsOf(ctx, run.ID)
 	if err != nil {
-		return FromUpstream(fmt.Errorf("task runs of run %s of DAG %q: %w", run.ID, dagID, err))
+		return nil, FromUpstream(fmt.Errorf("task runs of run %s of DAG %q: %w", run.ID, dagID, err))
 	}
 	owners := translate.Owners(d.s.opts.DAGOwners[dagID], res.Deployment.Tags)
-	out.Tasks = translate.TasksFromTaskRuns(taskRuns, translate.DefaultTaskDefaults(owners, run.WorkPoolName, run.WorkQueueName))
-	translate.SortTasks(out.Tasks, order)
-	out.TotalEntries = len(out.Tasks)
-	return c.JSON(http.StatusOK, out)
+	return translate.TasksFromTaskRuns(taskRuns, translate.DefaultTaskDefaults(owners, run.WorkPoolName, run.WorkQueueName)), nil
 }
 
 // --- Prefect side ---

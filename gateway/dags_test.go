@@ -394,6 +394,8 @@ func TestDAGCallBudget(t *testing.T) {
 			map[string]int{"POST /deployments/{id}/pause_deployment": 1, "GET /deployments/{id}": 1}},
 		{"tasks, warm: latest run with task runs, its task runs", "GET", "/api/v1/dags/etl.daily/tasks", "", 200,
 			map[string]int{"POST /flow_runs/filter": 1, "POST /task_runs/filter": 1}},
+		{"one task, warm: the same two reads", "GET", "/api/v1/dags/etl.daily/tasks/nope", "", 404,
+			map[string]int{"POST /flow_runs/filter": 1, "POST /task_runs/filter": 1}},
 		{"bulk pause of a page of 2: one listing, one pause each", "PATCH", "/api/v1/dags?dag_id_pattern=~&limit=2", `{"is_paused": true}`, 200,
 			map[string]int{"POST /deployments/filter": 1, "POST /deployments/{id}/pause_deployment": 2}},
 		{"a bad mask costs nothing", "PATCH", "/api/v1/dags/etl.daily?update_mask=description", `{"is_paused": true}`, 400,
@@ -768,6 +770,13 @@ func TestDAGTasks(t *testing.T) {
 	if a.status != 200 || strings.TrimSpace(string(a.body)) != `{"tasks":[],"total_entries":0}` {
 		t.Errorf("tasks of %s = %d %s", other.Name, a.status, a.body)
 	}
+	// One task: the same object the list holds.
+	var one translate.Task
+	a = dagsDo(s, "GET", "/api/v1/dags/etl.daily/tasks/load-9c0d1e2f", "")
+	a.decode(t, &one)
+	if a.status != 200 || one.TaskID != "load-9c0d1e2f" || mustMarshal(one) != mustMarshal(got.Tasks[0]) {
+		t.Errorf("task load-9c0d1e2f = %d %s, want %s", a.status, a.body, mustMarshal(got.Tasks[0]))
+	}
 	for _, tc := range []struct {
 		path   string
 		status int
@@ -775,6 +784,10 @@ func TestDAGTasks(t *testing.T) {
 	}{
 		{"/api/v1/dags/etl.daily/tasks?order_by=nope", 400, "'Task' object has no attribute 'nope'"},
 		{"/api/v1/dags/no.such/tasks", 404, "The DAG with dag_id: no.such was not found"},
+		{"/api/v1/dags/no.such/tasks/load-9c0d1e2f", 404, "The DAG with dag_id: no.such was not found"},
+		{"/api/v1/dags/etl.daily/tasks/nope", 404, "The task with task_id: nope was not found in the DAG with dag_id: etl.daily"},
+		{"/api/v1/dags/etl.adhoc/tasks/load-9c0d1e2f", 404, "The task with task_id: load-9c0d1e2f was not found in the DAG with dag_id: etl.adhoc"},
+		{"/api/v1/dags/etl.daily/tasks/load-9c0d1e2f?order_by=task_id", 400, "Extra query parameter(s) order_by not in spec"},
 	} {
 		a := dagsDo(s, "GET", tc.path, "")
 		if pr := a.problem(t); a.status != tc.status || pr.Detail != tc.detail {
@@ -795,7 +808,7 @@ func TestDAGTasksUpstreamFailureIsNot500(t *testing.T) {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, `{"exception_message":"Internal Server Error"}`)
 	})
-	for _, path := range []string{"/api/v1/dags/etl.daily/tasks", "/api/v1/dags", "/api/v1/dags/etl.daily"} {
+	for _, path := range []string{"/api/v1/dags/etl.daily/tasks", "/api/v1/dags/etl.daily/tasks/t", "/api/v1/dags", "/api/v1/dags/etl.daily"} {
 		if a := dagsDo(s, "GET", path, ""); a.status != http.StatusBadGateway {
 			t.Errorf("%s with Prefect failing = %d %s; want 502", path, a.status, a.body)
 		}

@@ -28,6 +28,7 @@ var implemented = []Operation{
 	{"PATCH", "/dags/{dag_id}/dagRuns/{dag_run_id}/setNote", "set_dag_run_note"},
 	{"GET", "/dags/{dag_id}/details", "get_dag_details"},
 	{"GET", "/dags/{dag_id}/tasks", "get_tasks"},
+	{"GET", "/dags/{dag_id}/tasks/{task_id}", "get_task"},
 	{"POST", "/dags/~/dagRuns/list", "get_dag_runs_batch"},
 	{"GET", "/health", "get_health"},
 	{"GET", "/version", "get_version"},

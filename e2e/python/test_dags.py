@@ -68,6 +68,13 @@ def test_get_tasks(dags, listed):
     assert isinstance(tasks.tasks, list)
 
 
+def test_get_task_of_a_dag_without_tasks_is_404(dags, listed):
+    with pytest.raises(ApiException) as e:
+        dags.get_task(listed["ids"][2], "no_such_task")
+    assert e.value.status == 404
+    assert e.value.headers["Content-Type"].startswith("application/problem+json")
+
+
 def test_unknown_dag_is_404(dags, seed):
     with pytest.raises(ApiException) as e:
         dags.get_dag(seed.prefix + "_nope.nope")
