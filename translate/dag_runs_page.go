@@ -156,6 +156,21 @@ type pageTime struct {
 var pageRunKeys = []string{"name", "deployment_id", "parameters", "labels", "state_type", "state",
 	"expected_start_time", "start_time", "end_time", "auto_scheduled"}
 
+// runKeyLengths has, for each first byte of the run keys read, a bit for each of their
+// lengths: a key whose first byte and length match none is not one of them.
+var runKeyLengths = func() (lengths [256]uint32) {
+	for _, k := range pageRunKeys {
+		lengths[k[0]] |= 1 << len(k)
+	}
+	return lengths
+}()
+
+// mayBeRunKey is false for a key that is surely not one of pageRunKeys (most of a run's
+// keys), before any comparison of the bytes.
+func mayBeRunKey(key []byte) bool {
+	return len(key) > 0 && len(key) < 32 && runKeyLengths[key[0]]&(1<<len(key)) != 0
+}
+
 var pageLabelKeys = []string{LabelNote, LabelDataIntervalStart, LabelDataIntervalEnd}
 
 // read reads the run at b[at] and returns the index just past it. It follows
@@ -166,6 +181,12 @@ func (r *pageRun) read(b []byte, at int) (int, bool) {
 		return skipValue(b, at) // a null element decodes to the zero run, which has no deployment
 	}
 	return walkObject(b, at, func(key objectKey, at int) (int, bool) {
+		if !mayBeRunKey(key.name) { // most of a run's keys: skipped without matching
+			if key.foldsToAny(pageRunKeys) {
+				return 0, false
+			}
+			return skipValue(b, at)
+		}
 		switch string(key.name) {
 		case "labels":
 			return r.readLabels(b, at)

@@ -239,3 +239,19 @@ func FuzzAppendDAGRunPage(f *testing.F) {
 		}
 	})
 }
+
+// TestMayBeRunKey: every key read passes the filter; the usual others of a run do not.
+func TestMayBeRunKey(t *testing.T) {
+	for _, k := range pageRunKeys {
+		if len(k) >= 32 || !mayBeRunKey([]byte(k)) {
+			t.Errorf("%q does not pass (len %d)", k, len(k))
+		}
+	}
+	for _, k := range []string{"", "id", "created", "flow_id", "state_id", "work_queue_name", "tags", "run_count",
+		"empirical_policy", "next_scheduled_start_time", "total_run_time", "work_pool_name", "job_variables",
+		"NAME", strings.Repeat("n", 40)} {
+		if mayBeRunKey([]byte(k)) {
+			t.Errorf("%q passes", k)
+		}
+	}
+}
