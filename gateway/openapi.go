@@ -80,10 +80,14 @@ func fsFile(fsys fs.FS, name string) func() (io.ReadSeeker, int64, error) {
 			return nil, 0, err
 		}
 		info, err := f.Stat()
+		if err != nil {
+			_ = f.Close()
+			return nil, 0, fmt.Errorf("stat %s: %w", name, err)
+		}
 		rs, seekable := f.(io.ReadSeeker)
-		if err != nil || !seekable {
-			f.Close()
-			return nil, 0, fmt.Errorf("open %s: not a regular embedded file (%v)", name, err)
+		if !seekable {
+			_ = f.Close()
+			return nil, 0, fmt.Errorf("open %s: cannot seek it", name)
 		}
 		return rs, info.Size(), nil
 	}

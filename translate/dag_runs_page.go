@@ -121,10 +121,13 @@ func appendPageRuns(dst, b []byte, at int, dagOf func([]byte) (string, bool), se
 		}
 		return end, true
 	})
+	if !ok {
+		return dst, 0, false
+	}
 	for i := len(held) - 1; i >= 0; i-- {
 		write(&held[i])
 	}
-	return dst, end, ok
+	return dst, end, true
 }
 
 // pageRun is what AppendDAGRunPageAnswer reads of one run. Its byte slices are decoded
