@@ -7,7 +7,8 @@
 #           real Prefect server (started here from the project venv, stopped at the end).
 # Everything listens on 127.0.0.1; every load is bounded in requests and time.
 #
-#   BENCH_CONNECTIONS (64)  BENCH_DURATION (5s)  BENCH_REAL_CONNECTIONS (4)  BENCH_REAL_DURATION (18s)
+#   BENCH_CONNECTIONS (64)  BENCH_DURATION (5s, at saturation)  BENCH_FIXED_DURATION (10s, at a fixed load)
+#   BENCH_REAL_CONNECTIONS (4)  BENCH_REAL_DURATION (18s)
 #   BENCH_GO=0 skips the go test -bench part; BENCH_REAL=0 skips (c).
 #   BENCH_SERVER_CPUS=1 runs the gateway and the proxy on CPU 1 (taskset) and the load
 #   generator and stub on the others, so that they do not compete for a core.
@@ -29,6 +30,7 @@ fi
 CGO_ENABLED=0 go build -o "$state/gateway" ./cmd/airflow-prefect-gateway # as make build and the image
 go build -o "$state/loadgen" ./bench/loadgen
 args=(compare -gateway "$state/gateway" -c "${BENCH_CONNECTIONS:-64}" -duration "${BENCH_DURATION:-5s}"
+  -fixed-duration "${BENCH_FIXED_DURATION:-10s}"
   -real-c "${BENCH_REAL_CONNECTIONS:-4}" -real-duration "${BENCH_REAL_DURATION:-18s}")
 pin=()
 if [ -n "${BENCH_SERVER_CPUS:-}" ]; then

@@ -3,16 +3,16 @@
 //
 //	loadgen stub  -listen 127.0.0.1:0 [-runs 100]        a fast stub Prefect (bench/stubprefect)
 //	loadgen proxy -listen 127.0.0.1:0 -upstream URL      a bare httputil.ReverseProxy
-//	loadgen compare -gateway BIN [-prefect URL] [-c 64] [-duration 5s] [-server-cpus 1]
+//	loadgen compare -gateway BIN [-prefect URL] [-c 64] [-duration 5s] [-fixed-duration 10s] [-server-cpus 1]
 //
 // compare starts the stub, the real gateway binary in front of it and the bare proxy in front
 // of it, drives both with the same load in the same run, and prints (a)/(b): at saturation
-// (closed loop), the throughput ratio, the latency the gateway adds at p50/p99, each
-// process's CPU per operation and the Prefect calls each Airflow operation cost; then, at one
-// fixed offered load (open loop, half the lower saturated rate), the latency the gateway adds
-// at p50/p99; then the gateway's peak RSS (VmHWM). With -prefect (a real Prefect API root) it
-// then prints (c): list runs and trigger through the gateway against the equivalent direct
-// calls.
+// (closed loop, the two taking turns), the throughput ratio, the latency the gateway adds at
+// p50/p99, each process's CPU per operation and the Prefect calls each Airflow operation
+// cost; then, at three fixed offered loads (open loop, 10, 25 and 40 % of the lower saturated
+// rate, offered to both at once), the latency the gateway adds at p50/p99; then the gateway's
+// peak RSS (VmHWM). With -prefect (a real Prefect API root) it then prints (c): list runs and
+// trigger through the gateway against the equivalent direct calls.
 package main
 
 import (
@@ -424,7 +424,8 @@ func compare(args []string) error {
 	bin := fs.String("gateway", "bin/airflow-prefect-gateway", "gateway binary")
 	realPrefect := fs.String("prefect", "", "a real Prefect API root for part (c) (loopback only)")
 	conc := fs.Int("c", 64, "concurrent connections for (a)/(b)")
-	dur := fs.Duration("duration", 5*time.Second, "time per measurement")
+	dur := fs.Duration("duration", 5*time.Second, "time per measurement at saturation")
+	fixedDur := fs.Duration("fixed-duration", 10*time.Second, "time per measurement at a fixed load (a p99 wants many requests)")
 	max := fs.Int64("max", 300000, "most requests per measurement")
 	realConc := fs.Int("real-c", 4, "concurrent connections for (c)")
 	realDur := fs.Duration("real-duration", 8*time.Second, "time per measurement of (c)")
@@ -529,7 +530,7 @@ func compare(args []string) error {
 	// either moved by milliseconds from run to run with the shared machine's slow patches;
 	// side by side, a slow patch delays both alike. Together they make twice the load, so
 	// the fractions stop short of half.
-	fmt.Printf("\nadded latency at fixed loads (open loop, %d connections each, both at once on one schedule, %s): fractions of the lower saturated rate of the two\n", *conc, *dur)
+	fmt.Printf("\nadded latency at fixed loads (open loop, %d connections each, both at once on one schedule, %s): fractions of the lower saturated rate of the two\n", *conc, *fixedDur)
 	fmt.Printf("%-20s %5s %10s %14s %14s %14s %14s %12s %12s\n", "operation", "load", "rate", "gateway p50", "gateway p99", "proxy p50", "proxy p99", "added p50", "added p99")
 	worstAdded := map[float64]time.Duration{}
 	loads := []float64{0.1, 0.25, 0.4}
@@ -539,8 +540,8 @@ func compare(args []string) error {
 			var g, b result
 			var both sync.WaitGroup
 			both.Add(2)
-			go func() { defer both.Done(); g = drivePaced(client, *conc, rate, *dur, o.gateway) }()
-			go func() { defer both.Done(); b = drivePaced(client, *conc, rate, *dur, o.baseline) }()
+			go func() { defer both.Done(); g = drivePaced(client, *conc, rate, *fixedDur, o.gateway) }()
+			go func() { defer both.Done(); b = drivePaced(client, *conc, rate, *fixedDur, o.baseline) }()
 			both.Wait()
 			added := g.quantile(.99) - b.quantile(.99)
 			if added > worstAdded[load] {
