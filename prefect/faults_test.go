@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -656,6 +657,68 @@ func TestAdaptiveWriteLimit(t *testing.T) {
 	go func() { time.Sleep(20 * time.Millisecond); l.release(false) }()
 	if err := l.acquire(context.Background()); err != nil {
 		t.Fatalf("the freed slot was not handed on: %v", err)
+	}
+}
+
+// Writes waiting for a slot get it first come, first served, and one that gives up while
+// waiting leaves no slot taken.
+func TestAdaptiveWriteLimitServesInOrder(t *testing.T) {
+	l := newAdaptiveLimit(1, 1)
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	queued := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			l.mu.Lock()
+			got := l.waiting.Len()
+			l.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d waiting, want %d", got, n)
+			}
+		}
+	}
+	order := make(chan int, 6)
+	waiting := 0
+	for i := range 6 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			if err := l.acquire(ctx); err != nil {
+				order <- -i // gave up
+				return
+			}
+			order <- i
+			l.release(false)
+		}()
+		waiting++
+		queued(waiting)
+		if i == 2 {
+			cancel() // the third gives up while it waits
+			if got := <-order; got != -2 {
+				t.Fatalf("the cancelled waiter reported %d", got)
+			}
+			waiting--
+			queued(waiting)
+			continue
+		}
+		defer cancel()
+	}
+	l.release(false)
+	var got []int
+	for range 5 {
+		got = append(got, <-order)
+	}
+	if fmt.Sprint(got) != "[0 1 3 4 5]" {
+		t.Errorf("served in the order %v, want [0 1 3 4 5]", got)
+	}
+	// Every slot is back: a write goes through at once.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := l.acquire(ctx); err != nil {
+		t.Fatalf("a slot was lost: %v", err)
 	}
 }
 

@@ -1,6 +1,7 @@
 package prefect
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -133,35 +134,48 @@ func (cl call) isWrite() bool {
 // such answers, up to ceiling; a write refused for overload (503, a reset connection, 429)
 // halves it, down to 1. A SQLite-backed Prefect, which serialises writes, settles it low; a
 // PostgreSQL one or Prefect Cloud lets it climb.
+//
+// Waiting writes are served first come, first served: each waits on a channel of its own, and
+// a freed slot is handed to the oldest. (Waking every waiter to race for each freed slot cost
+// CPU with 30 waiting and let some wait far longer than others.)
 type adaptiveLimit struct {
 	mu        sync.Mutex
 	limit     int
 	ceiling   int
 	inFlight  int
 	successes int
-	changed   chan struct{} // closed and replaced whenever a slot may have freed up
+	waiting   list.List // of chan struct{}, oldest first; closed when handed a slot
 }
 
 func newAdaptiveLimit(start, ceiling int) *adaptiveLimit {
-	return &adaptiveLimit{limit: max(1, min(start, ceiling)), ceiling: max(1, ceiling), changed: make(chan struct{})}
+	return &adaptiveLimit{limit: max(1, min(start, ceiling)), ceiling: max(1, ceiling)}
 }
 
 // acquire waits for a slot, or gives up when ctx ends first.
 func (l *adaptiveLimit) acquire(ctx context.Context) error {
-	for {
-		l.mu.Lock()
-		if l.inFlight < l.limit {
-			l.inFlight++
-			l.mu.Unlock()
-			return nil
-		}
-		changed := l.changed
+	l.mu.Lock()
+	if l.inFlight < l.limit && l.waiting.Len() == 0 {
+		l.inFlight++
 		l.mu.Unlock()
+		return nil
+	}
+	ready := make(chan struct{})
+	turn := l.waiting.PushBack(ready)
+	l.mu.Unlock()
+	select {
+	case <-ready:
+		return nil
+	case <-ctx.Done():
+		l.mu.Lock()
 		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
+		case <-ready: // handed a slot as the context ended: pass it on
+			l.inFlight--
+			l.handOn()
+		default:
+			l.waiting.Remove(turn)
 		}
+		l.mu.Unlock()
+		return ctx.Err()
 	}
 }
 
@@ -181,8 +195,15 @@ func (l *adaptiveLimit) release(overloaded bool) {
 			l.successes = 0
 		}
 	}
-	close(l.changed)
-	l.changed = make(chan struct{})
+	l.handOn()
+}
+
+// handOn gives the free slots to the oldest waiters. l.mu is held.
+func (l *adaptiveLimit) handOn() {
+	for l.inFlight < l.limit && l.waiting.Len() > 0 {
+		l.inFlight++
+		close(l.waiting.Remove(l.waiting.Front()).(chan struct{}))
+	}
 }
 
 // current is the bound now, for tests.
