@@ -60,11 +60,13 @@ func compareReal(bin, prefectURL string, conc int, dur time.Duration, max int64)
 	base := gw.url + "/api/v1/dags/bench_real_flow.load/dagRuns"
 	api := prefectURL
 
-	// The direct equivalent of a list is the one call the gateway makes for it: a page of
-	// flow runs together with their count (/flow_runs/paginate).
+	// The direct equivalent of a list is the one call the gateway makes for it, body for body:
+	// a page of flow runs together with their count (/flow_runs/paginate), filtered on the
+	// run's own deployment_id. (A filter on deployments.id, which Prefect answers with a join,
+	// made the direct side some 15 % slower than the gateway's.)
 	directList := send(client, func(int64) (string, string, []byte) {
 		return "POST", api + "/flow_runs/paginate",
-			[]byte(`{"deployments":{"id":{"any_":["` + dep.ID + `"]}},"sort":"EXPECTED_START_TIME_DESC","limit":25,"page":1}`)
+			[]byte(`{"flow_runs":{"deployment_id":{"any_":["` + dep.ID + `"]}},"sort":"EXPECTED_START_TIME_DESC","limit":25,"page":1}`)
 	})
 	gatewayList := send(client, func(int64) (string, string, []byte) { return "GET", base + "?limit=25&order_by=-execution_date", nil })
 	directTrigger := send(client, func(n int64) (string, string, []byte) {
