@@ -100,12 +100,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	gcPercent, memoryLimit := tuneGC(getenv)
 	log.Info("serving Airflow's /api/v1 on Prefect",
 		zap.String("listen", ln.Addr().String()),
 		zap.String("prefect_api_url", client.BaseURL()),
 		zap.String("upstream_auth", client.DefaultCredential().Mode.String()),
 		zap.String("auth_mode", cfg.AuthMode),
-		zap.String("version", version))
+		zap.String("version", version),
+		zap.Int("gogc", gcPercent), zap.Int64("gomemlimit_bytes", memoryLimit))
 	if err := srv.Serve(ctx, ln, gateway.ServeOptions{ShutdownTimeout: cfg.ShutdownTimeout}); err != nil {
 		log.Error("server stopped with an error", zap.Error(err))
 		return 1
