@@ -141,6 +141,17 @@ func (r result) okRate() float64 {
 	return float64(ok) / r.elapsed.Seconds()
 }
 
+func (r result) mean() time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	var sum time.Duration
+	for _, l := range r.latencies {
+		sum += l
+	}
+	return sum / time.Duration(len(r.latencies))
+}
+
 func (r result) quantile(q float64) time.Duration {
 	if len(r.latencies) == 0 {
 		return 0
@@ -401,6 +412,33 @@ func prefectCalls(gatewayURL string) (float64, error) {
 			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
 			total += v
 		}
+	}
+	return total, nil
+}
+
+// metricSum adds up the samples of a metric on the gateway's /metrics whose line holds every
+// one of match (label pairs such as `endpoint="flow_runs/paginate"`).
+func metricSum(gatewayURL, name string, match ...string) (float64, error) {
+	res, err := http.Get(gatewayURL + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var total float64
+lines:
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"{") && !strings.HasPrefix(line, name+" ") {
+			continue
+		}
+		for _, m := range match {
+			if !strings.Contains(line, m) {
+				continue lines
+			}
+		}
+		f := strings.Fields(line)
+		v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+		total += v
 	}
 	return total, nil
 }
