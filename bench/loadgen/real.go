@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -95,14 +96,19 @@ func compareReal(bin, prefectURL string, conc int, dur time.Duration, max int64)
 	// loop is the inverse ratio of throughputs.
 	sum0, _ := metricSum(gw.url, "airflow_prefect_gateway_prefect_call_duration_seconds_sum", `endpoint="flow_runs/paginate"`)
 	n0, _ := metricSum(gw.url, "airflow_prefect_gateway_prefect_call_duration_seconds_count", `endpoint="flow_runs/paginate"`)
-	g, d := drivePaired(conc, dur, max, gatewayList, directList)
+	g, d, diff := drivePaired(conc, dur, max, gatewayList, directList)
 	sum1, _ := metricSum(gw.url, "airflow_prefect_gateway_prefect_call_duration_seconds_sum", `endpoint="flow_runs/paginate"`)
 	n1, _ := metricSum(gw.url, "airflow_prefect_gateway_prefect_call_duration_seconds_count", `endpoint="flow_runs/paginate"`)
 	fmt.Printf("%-12s %12.1f %12.1f %12s %12s %8.3f gateway: %s; direct: %s\n", "list runs", g.okRate(), d.okRate(),
 		ms(g.mean()), ms(d.mean()), float64(g.mean())/float64(d.mean()), orNone(nonOK(g)), orNone(nonOK(d)))
+	if dm := float64(d.mean()); dm > 0 && diff.n > 1 {
+		fmt.Printf("%-12s ratio ± %.3f (two standard errors of the mean difference over %d pairs)\n", "", 2*diff.stderr()/dm, diff.n)
+	}
 	if n1 > n0 {
-		fmt.Printf("%-12s the gateway's own call to Prefect took %s of its mean (from its /metrics)\n", "",
-			ms(time.Duration((sum1-sum0)/(n1-n0)*float64(time.Second))))
+		call := time.Duration((sum1 - sum0) / (n1 - n0) * float64(time.Second))
+		own := g.mean() - call
+		fmt.Printf("%-12s of the gateway's mean, its call to Prefect took %s (its /metrics): its own part is %s, %.1f %%\n", "",
+			ms(call), ms(own), 100*float64(own)/float64(g.mean()))
 	}
 	// Direct triggers fail (503 "database is locked") where the gateway retries them, so
 	// triggers are compared by successes per second, the two taking turns in short rounds.
@@ -119,9 +125,22 @@ func compareReal(bin, prefectURL string, conc int, dur time.Duration, max int64)
 	return nil
 }
 
+// pairDiffs accumulates the differences a−b of the pairs where both calls answered, in
+// nanoseconds, for the standard error of the mean difference.
+type pairDiffs struct {
+	n          int
+	sum, sumSq float64
+}
+
+func (p pairDiffs) stderr() float64 {
+	mean := p.sum / float64(p.n)
+	variance := (p.sumSq - float64(p.n)*mean*mean) / float64(p.n-1)
+	return math.Sqrt(max(variance, 0) / float64(p.n))
+}
+
 // drivePaired runs a and b from c workers, each worker alternating one call of each (which
 // goes first alternates as well), until d passes or max pairs were done.
-func drivePaired(c int, d time.Duration, max int64, a, b action) (ra, rb result) {
+func drivePaired(c int, d time.Duration, max int64, a, b action) (ra, rb result, diff pairDiffs) {
 	var turn atomic.Int64
 	var pairs atomic.Int64
 	deadline := time.Now().Add(d)
@@ -132,7 +151,7 @@ func drivePaired(c int, d time.Duration, max int64, a, b action) (ra, rb result)
 	// One worker pool whose action is the pair: each half is timed on its own.
 	var mu sync.Mutex
 	ra, rb = result{statuses: map[int]int64{}}, result{statuses: map[int]int64{}}
-	timed := func(act action, n int64, into *result) {
+	timed := func(act action, n int64, into *result) (time.Duration, bool) {
 		start := time.Now()
 		status, err := act(n)
 		elapsed := time.Since(start)
@@ -140,19 +159,30 @@ func drivePaired(c int, d time.Duration, max int64, a, b action) (ra, rb result)
 		defer mu.Unlock()
 		if err != nil {
 			into.errors++
-			return
+			return 0, false
 		}
 		into.latencies = append(into.latencies, elapsed)
 		into.statuses[status]++
+		return elapsed, status < 300
 	}
 	start := time.Now()
 	runWorkers(c, schedule, func(n int64) (int, error) {
+		var la, lb time.Duration
+		var okA, okB bool
 		if turn.Add(1)%2 == 0 {
-			timed(a, n, &ra)
-			timed(b, n, &rb)
+			la, okA = timed(a, n, &ra)
+			lb, okB = timed(b, n, &rb)
 		} else {
-			timed(b, n, &rb)
-			timed(a, n, &ra)
+			lb, okB = timed(b, n, &rb)
+			la, okA = timed(a, n, &ra)
+		}
+		if okA && okB {
+			x := float64(la - lb)
+			mu.Lock()
+			diff.n++
+			diff.sum += x
+			diff.sumSq += x * x
+			mu.Unlock()
 		}
 		return http.StatusOK, nil
 	})
@@ -162,7 +192,7 @@ func drivePaired(c int, d time.Duration, max int64, a, b action) (ra, rb result)
 		r.requests = int64(len(r.latencies))
 		sortDurations(r.latencies)
 	}
-	return ra, rb
+	return ra, rb, diff
 }
 
 func merge(a, b result) result {
