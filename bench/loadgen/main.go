@@ -399,21 +399,7 @@ const clockTicks = 100
 
 // prefectCalls sums the gateway's airflow_prefect_gateway_prefect_calls_total.
 func prefectCalls(gatewayURL string) (float64, error) {
-	res, err := http.Get(gatewayURL + "/metrics")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	var total float64
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "airflow_prefect_gateway_prefect_calls_total{") {
-			f := strings.Fields(line)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			total += v
-		}
-	}
-	return total, nil
+	return metricSum(gatewayURL, "airflow_prefect_gateway_prefect_calls_total")
 }
 
 // metricSum adds up the samples of a metric on the gateway's /metrics whose line holds every
