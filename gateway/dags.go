@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -111,7 +110,7 @@ func (d *dagAPI) get(c echo.Context) error {
 	if err != nil {
 		return dagQueryProblem(err, "DAGSchema init error")
 	}
-	res, err := d.readFresh(c.Request().Context(), principalOf(c), d.dagID(c))
+	res, err := d.readFresh(c.Request().Context(), principalOf(c), decodedPathParam(c, "dag_id"))
 	if err != nil {
 		return err
 	}
@@ -127,7 +126,7 @@ func (d *dagAPI) details(c echo.Context) error {
 	if err != nil {
 		return dagQueryProblem(err, "DAGDetailSchema init error")
 	}
-	res, err := d.readFresh(c.Request().Context(), principalOf(c), d.dagID(c))
+	res, err := d.readFresh(c.Request().Context(), principalOf(c), decodedPathParam(c, "dag_id"))
 	if err != nil {
 		return err
 	}
@@ -139,7 +138,7 @@ func (d *dagAPI) details(c echo.Context) error {
 }
 
 func (d *dagAPI) patch(c echo.Context) error {
-	dagID := d.dagID(c)
+	dagID := decodedPathParam(c, "dag_id")
 	paused, err := d.patchBody(c, translate.ParseUpdateMask(c.QueryParams()["update_mask"]))
 	if err != nil {
 		return err
@@ -244,7 +243,7 @@ func (d *dagAPI) tasks(c echo.Context) error {
 	if err != nil {
 		return BadRequest("%s", err)
 	}
-	tasks, err := d.dagTasks(c, d.dagID(c))
+	tasks, err := d.dagTasks(c, decodedPathParam(c, "dag_id"))
 	if err != nil {
 		return err
 	}
@@ -254,7 +253,7 @@ func (d *dagAPI) tasks(c echo.Context) error {
 
 // task is GET /dags/{dag_id}/tasks/{task_id}: one of the tasks /tasks lists.
 func (d *dagAPI) task(c echo.Context) error {
-	dagID := d.dagID(c)
+	dagID := decodedPathParam(c, "dag_id")
 	taskID := decodedPathParam(c, "task_id")
 	tasks, err := d.dagTasks(c, dagID)
 	if err != nil {
@@ -457,19 +456,6 @@ func (d *dagAPI) taskRunsOf(ctx context.Context, flowRunID string) ([]wire.TaskR
 }
 
 // --- helpers ---
-
-// dagID is the dag_id path segment, percent-decoded exactly once (Echo hands over the raw
-// segment when the path holds escapes that its decoded form cannot show, such as %2F).
-func (d *dagAPI) dagID(c echo.Context) string {
-	v := c.Param("dag_id")
-	if c.Request().URL.RawPath == "" {
-		return v
-	}
-	if u, err := url.PathUnescape(v); err == nil {
-		return u
-	}
-	return v
-}
 
 // patchBody reads a PATCH body against its update mask.
 func (d *dagAPI) patchBody(c echo.Context, mask []string) (bool, error) {
