@@ -473,12 +473,15 @@ func releasePageBuffer(buf *[]byte) {
 	}
 }
 
-// fastRunPage makes a Prefect read (call) whose answer write turns straight into Airflow's
-// JSON, in a pooled buffer; where write gives up, decode reads the answer the ordinary way
-// and page is nil. The buffer is the caller's to release once the page is sent.
-func fastRunPage(call func(read func(answer []byte) error) error, write func(dst, answer []byte) ([]byte, bool),
-	decode func(answer []byte) error) (page []byte, buf *[]byte, err error) {
-	buf = pageBuffers.Get().(*[]byte)
+// writeFastRunPage makes a Prefect read (call) whose answer write turns straight into
+// Airflow's JSON, in a pooled buffer, and sends that (done). Where write gives up, decode
+// reads the answer the ordinary way and nothing is sent: the caller goes on with what decode
+// kept.
+func writeFastRunPage(c echo.Context, call func(read func(answer []byte) error) error,
+	write func(dst, answer []byte) ([]byte, bool), decode func(answer []byte) error) (done bool, err error) {
+	buf := pageBuffers.Get().(*[]byte)
+	defer releasePageBuffer(buf) // once the page is sent
+	var page []byte
 	err = call(func(answer []byte) error {
 		var ok bool
 		page, ok = write((*buf)[:0], answer)
@@ -490,9 +493,12 @@ func fastRunPage(call func(read func(answer []byte) error) error, write func(dst
 		return decode(answer)
 	})
 	if err != nil {
-		page = nil
+		return false, FromUpstream(fmt.Errorf("list flow runs: %w", err))
 	}
-	return page, buf, err
+	if page == nil {
+		return false, nil
+	}
+	return true, writeJSONBytes(c, http.StatusOK, page)
 }
 
 // writeRunPage answers one page of runs and the exact count of all matches. A forward read
@@ -511,6 +517,7 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		return emptyRunCollection(c)
 	}
 	query.Sort = order.Sort
+	fields := translate.DAGRunFieldsOf(q.Fields)
 
 	var total int
 	var runs []wire.FlowRun
@@ -523,17 +530,13 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		if len(windows) == 1 { // nearly always: one read, written backwards from Prefect's bytes
 			query.Offset = windows[0].Offset
 			query.Limit = &windows[0].Limit
-			page, buf, err := fastRunPage(func(read func([]byte) error) error { return s.prefect.FilterFlowRunsAnswer(ctx, query, read) },
+			done, err := writeFastRunPage(c, func(read func([]byte) error) error { return s.prefect.FilterFlowRunsAnswer(ctx, query, read) },
 				func(dst, answer []byte) ([]byte, bool) {
-					return translate.AppendDAGRunArrayAnswer(dst, answer, scope.dagOf, translate.DAGRunFieldsOf(q.Fields), total, true)
+					return translate.AppendDAGRunArrayAnswer(dst, answer, scope.dagOf, fields, total, true)
 				},
 				func(answer []byte) error { runs = nil; return prefect.Decode(answer, &runs) })
-			defer releasePageBuffer(buf)
-			if err != nil {
-				return FromUpstream(fmt.Errorf("list flow runs: %w", err))
-			}
-			if page != nil {
-				return writeJSONBytes(c, http.StatusOK, page)
+			if done || err != nil {
+				return err
 			}
 		} else if runs, err = s.readRunWindows(ctx, query, windows); err != nil {
 			return err
@@ -544,21 +547,17 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		query.Limit = &limit
 		// Most pages are written straight from Prefect's bytes; a page with a run of a
 		// deployment not known up front (or of an unexpected shape) goes the ordinary way.
-		page, buf, err := fastRunPage(func(read func([]byte) error) error {
+		done, err := writeFastRunPage(c, func(read func([]byte) error) error {
 			return s.prefect.PaginateFlowRuns(ctx, query, q.Page.Offset/limit+1, read)
 		}, func(dst, answer []byte) ([]byte, bool) {
-			return translate.AppendDAGRunPageAnswer(dst, answer, scope.dagOf, translate.DAGRunFieldsOf(q.Fields))
+			return translate.AppendDAGRunPageAnswer(dst, answer, scope.dagOf, fields)
 		}, func(answer []byte) error {
 			var err error
 			runs, total, err = prefect.DecodeFlowRunPage(answer)
 			return err
 		})
-		defer releasePageBuffer(buf)
-		if err != nil {
-			return FromUpstream(fmt.Errorf("list flow runs: %w", err))
-		}
-		if page != nil {
-			return writeJSONBytes(c, http.StatusOK, page)
+		if done || err != nil {
+			return err
 		}
 	default:
 		g, gctx := errgroup.WithContext(ctx)
@@ -594,7 +593,7 @@ func (s *Server) writeRunPage(c echo.Context, q translate.DAGRunQuery, scope run
 		}
 		out = append(out, translate.FromPrefectFlowRun(run, dagID))
 	}
-	return writeJSONBytes(c, http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+dagRunJSONSize*len(out)), out, translate.DAGRunFieldsOf(q.Fields), total))
+	return writeJSONBytes(c, http.StatusOK, translate.AppendDAGRunCollection(make([]byte, 0, 64+dagRunJSONSize*len(out)), out, fields, total))
 }
 
 // readRunWindows reads the windows in order and stops at the first short one (the end).
