@@ -31,7 +31,7 @@ var expectedRoles = map[string]Role{
 	"PATCH /dags":                                  RoleUser,
 	"GET /dags/{dag_id}":                           RoleViewer,
 	"PATCH /dags/{dag_id}":                         RoleUser,
-	"DELETE /dags/{dag_id}":                        RoleUser,
+	"DELETE /dags/{dag_id}":                        RoleAdmin,
 	"GET /dags/{dag_id}/details":                   RoleViewer,
 	"GET /dags/{dag_id}/tasks":                     RoleViewer,
 	"GET /dags/{dag_id}/tasks/{task_id}":           RoleViewer,

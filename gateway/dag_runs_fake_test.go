@@ -411,7 +411,9 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))
 	default:
-		fakeDetail(w, 404, "Not Found")
+		if !f.handleMore(w, r, path, parts) {
+			fakeDetail(w, 404, "Not Found")
+		}
 	}
 }
 

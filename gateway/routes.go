@@ -14,6 +14,11 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 
 	s.registerDAGRoutes(v1)
 	s.registerDAGRunRoutes(v1)
+	s.registerDAGDeleteRoutes(v1)
+	s.registerDAGSourceRoutes(v1)
+	s.registerDAGStatsRoutes(v1)
+	s.registerDAGProblemRoutes(v1)
+	s.registerDatasetQueueRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

@@ -126,7 +126,12 @@ func constrained(s *openapi3.SchemaRef) bool {
 		return false
 	}
 	v := s.Value
-	return !v.Type.Is(openapi3.TypeString) || v.Pattern != "" || v.Format != "" || len(v.Enum) > 0 ||
+	// Airflow's format "path" (a dataset URI) only says the value may hold slashes.
+	format := v.Format
+	if format == "path" {
+		format = ""
+	}
+	return !v.Type.Is(openapi3.TypeString) || v.Pattern != "" || format != "" || len(v.Enum) > 0 ||
 		v.MinLength != 0 || v.MaxLength != nil
 }
 

@@ -101,6 +101,8 @@ type Deployment struct {
 	Entrypoint             *string                 `json:"entrypoint"`
 	Status                 *string                 `json:"status"`
 	LastPolled             *time.Time              `json:"last_polled"`
+	// PullSteps are how a worker fetches the flow's code ([{"<step function>": {args}}]).
+	PullSteps []map[string]any `json:"pull_steps"`
 }
 
 // StateDetails is the subset of a state's details the gateway reads or writes.
