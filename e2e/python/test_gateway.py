@@ -41,7 +41,6 @@ def test_wrong_types_are_rejected(raw):
 @pytest.mark.parametrize("call, operation", [
     (lambda c: pool_api.PoolApi(c).get_pools(), "get_pools"),
     (lambda c: variable_api.VariableApi(c).get_variable("k"), "get_variable"),
-    (lambda c: dag_api.DAGApi(c).delete_dag("x.y"), "delete_dag"),
 ])
 def test_unimplemented_operations_answer_501(client, call, operation):
     with pytest.raises(ApiException) as e:

@@ -1,0 +1,58 @@
+"""The overview calls dashboards and agents open with, through the official client's own API
+classes: DAG stats, import errors, DAG warnings, a DAG's source, re-parse, DELETE /dags."""
+import pytest
+
+from airflow_client.client.api import dag_api, dag_stats_api, dag_warning_api, import_error_api
+from airflow_client.client.exceptions import ApiException
+from airflow_client.client.model.dag_run import DAGRun
+
+
+@pytest.fixture(scope="module")
+def stats_dag(seed):
+    return seed.dag("overview", "stats")
+
+
+def test_dag_stats(client, runs, prefect, seed, stats_dag):
+    runs.post_dag_run(stats_dag, DAGRun(dag_run_id="s0"))
+    run = runs.post_dag_run(stats_dag, DAGRun(dag_run_id="s1"))
+    flow_run = prefect.flow_run_named(seed.deployment_ids[stats_dag], run.dag_run_id)
+    prefect.set_state(flow_run["id"], "COMPLETED")
+    got = dag_stats_api.DagStatsApi(client).get_dag_stats(dag_ids=stats_dag + ",no.such_dag")
+    assert got.total_entries == 1
+    assert got.dags[0].dag_id == stats_dag
+    assert [(s.state, s.count) for s in got.dags[0].stats] == [("queued", 1), ("running", 0), ("success", 1), ("failed", 0)]
+
+
+def test_import_errors_and_warnings_are_empty(client):
+    errors = import_error_api.ImportErrorApi(client)
+    page = errors.get_import_errors(limit=10, order_by="-timestamp")
+    assert page.import_errors == [] and page.total_entries == 0
+    with pytest.raises(ApiException) as e:
+        errors.get_import_error(1)
+    assert e.value.status == 404
+    warnings = dag_warning_api.DagWarningApi(client).get_dag_warnings(_check_return_type=False)
+    assert warnings.total_entries == 0
+
+
+def test_dag_source_and_reparse(client, seed):
+    dag_id = seed.dag("overview", "source")
+    api = dag_api.DAGApi(client)
+    token = api.get_dag_details(dag_id).file_token
+    source = api.get_dag_source(token)
+    assert "is Prefect deployment" in source.content and "entrypoint:" in source.content
+    api.reparse_dag_file(token)
+    with pytest.raises(ApiException) as e:
+        api.get_dag_source("00000000-0000-4000-8000-000000000000")
+    assert e.value.status == 404
+
+
+def test_delete_dag_deletes_its_runs_and_keeps_the_dag(client, runs, seed):
+    dag_id = seed.dag("overview", "deleted")
+    runs.post_dag_run(dag_id, DAGRun(dag_run_id="d0"))
+    api = dag_api.DAGApi(client)
+    api.delete_dag(dag_id)
+    assert runs.get_dag_runs(dag_id).total_entries == 0
+    assert api.get_dag(dag_id).dag_id == dag_id
+    with pytest.raises(ApiException) as e:
+        api.delete_dag("no.such_dag")
+    assert e.value.status == 404
