@@ -34,6 +34,7 @@ type fakePrefect struct {
 	runs        []*wire.FlowRun // creation order
 	keys        map[string]string
 	taskRuns    []wire.TaskRun
+	events      []wire.Event // fake_events_test.go
 	seq         int
 	clock       time.Time
 

@@ -47,8 +47,3 @@ func (f *fakePrefect) handleMore(w http.ResponseWriter, r *http.Request, path st
 	}
 	return true
 }
-
-// handleEvents answers Prefect's events API; see fake_events_test.go.
-func (f *fakePrefect) handleEvents(w http.ResponseWriter, r *http.Request, path string, parts []string) bool {
-	return false
-}

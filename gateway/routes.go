@@ -19,6 +19,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerDAGStatsRoutes(v1)
 	s.registerDAGProblemRoutes(v1)
 	s.registerDatasetQueueRoutes(v1)
+	s.registerEventLogRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

@@ -29,6 +29,8 @@ var implemented = []Operation{
 	{"GET", "/dagWarnings", "get_dag_warnings"},
 	{"GET", "/datasets/queuedEvent/{uri}", "get_dataset_queued_events"},
 	{"DELETE", "/datasets/queuedEvent/{uri}", "delete_dataset_queued_events"},
+	{"GET", "/eventLogs", "get_event_logs"},
+	{"GET", "/eventLogs/{event_log_id}", "get_event_log"},
 	{"GET", "/importErrors", "get_import_errors"},
 	{"GET", "/importErrors/{import_error_id}", "get_import_error"},
 	{"PUT", "/parseDagFile/{file_token}", "reparse_dag_file"},

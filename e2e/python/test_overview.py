@@ -56,3 +56,21 @@ def test_delete_dag_deletes_its_runs_and_keeps_the_dag(client, runs, seed):
     with pytest.raises(ApiException) as e:
         api.delete_dag("no.such_dag")
     assert e.value.status == 404
+
+
+def test_event_logs(client, runs, prefect, seed):
+    from airflow_client.client.api import event_log_api
+    dag_id = seed.dag("overview", "events")
+    run = runs.post_dag_run(dag_id, DAGRun(dag_run_id="e0"))
+    prefect.set_state(prefect.flow_run_named(seed.deployment_ids[dag_id], run.dag_run_id)["id"], "COMPLETED")
+    api = event_log_api.EventLogApi(client)
+    from conftest import wait_for
+    page = wait_for(lambda: (lambda p: p if p.total_entries >= 2 else None)(api.get_event_logs(dag_id=dag_id, run_id="e0")),
+                    "the run's state events", timeout=60)
+    assert {e.event for e in page.event_logs} >= {"prefect.flow-run.Completed"}
+    assert all(e.dag_id == dag_id and e.run_id == "e0" for e in page.event_logs)
+    one = api.get_event_log(page.event_logs[0].event_log_id)
+    assert one.event == page.event_logs[0].event
+    with pytest.raises(ApiException) as e:
+        api.get_event_logs(order_by="owner")
+    assert e.value.status == 400
