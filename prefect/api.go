@@ -243,41 +243,11 @@ func (c *Client) CreateTaskRun(ctx context.Context, body any) (wire.TaskRun, err
 	return tr, err
 }
 
-// FilterAllDeployments reads every deployment matching filter (nil: all), one page of 200
-// after the other, newest first (CREATED_DESC). Creation times are unique in practice,
-// unlike names, which many flows share ("prod"), so the order is stable. A deployment created
-// meanwhile lands on the first page and pushes the rest down: a row is read twice (and kept
-// once), none is missed. One deleted meanwhile pulls the rest up, which could hide a row: the
-// pages overlap by one row, and when a page does not start with a row already seen, rows
-// moved up and the read starts over (three times at most, then the union is returned).
+// FilterAllDeployments reads every deployment matching filter (nil: all), newest first
+// (CREATED_DESC): creation times are unique in practice, unlike names, which many flows share
+// ("prod"), so the order is stable across pages (see readAll).
 func (c *Client) FilterAllDeployments(ctx context.Context, filter *wire.DeploymentFilter) ([]wire.Deployment, error) {
-	const stride = MaxLimit - 1
-	var all []wire.Deployment
-	seen := map[string]bool{}
-	for attempt := 1; ; attempt++ {
-		moved := false
-		for offset := 0; ; offset += stride {
-			limit := MaxLimit
-			deps, err := c.FilterDeployments(ctx, wire.Query{Deployments: filter, Sort: "CREATED_DESC", Limit: &limit, Offset: offset})
-			if err != nil {
-				return nil, fmt.Errorf("list deployments from %d: %w", offset, err)
-			}
-			if offset > 0 && len(deps) > 0 && !seen[deps[0].ID] {
-				moved = true
-			}
-			for _, d := range deps {
-				if !seen[d.ID] {
-					seen[d.ID] = true
-					all = append(all, d)
-				}
-			}
-			if len(deps) < MaxLimit {
-				break
-			}
-		}
-		if !moved || attempt == 3 {
-			return all, nil
-		}
-		all, seen = nil, map[string]bool{}
-	}
+	return readAll(ctx, "deployments", func(ctx context.Context, offset, limit int) ([]wire.Deployment, error) {
+		return c.FilterDeployments(ctx, wire.Query{Deployments: filter, Sort: "CREATED_DESC", Limit: &limit, Offset: offset})
+	}, func(d wire.Deployment) string { return d.ID })
 }

@@ -68,13 +68,16 @@ type DeploymentSchedule struct {
 	Slug             *string        `json:"slug,omitempty"`
 }
 
-// GlobalConcurrencyLimit is the limit object a deployment's concurrency_limit became.
+// GlobalConcurrencyLimit is Prefect's GlobalConcurrencyLimitResponse (/v2/concurrency_limits):
+// the limit object a deployment's concurrency_limit became, and what Airflow pools map to.
 type GlobalConcurrencyLimit struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Limit       int    `json:"limit"`
-	Active      bool   `json:"active"`
-	ActiveSlots int    `json:"active_slots"`
+	ID                 string     `json:"id"`
+	Created            *time.Time `json:"created"`
+	Name               string     `json:"name"`
+	Limit              int        `json:"limit"`
+	Active             bool       `json:"active"`
+	ActiveSlots        int        `json:"active_slots"`
+	SlotDecayPerSecond float64    `json:"slot_decay_per_second"`
 }
 
 // Deployment is Prefect's DeploymentResponse.
