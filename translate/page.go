@@ -78,3 +78,22 @@ func ParseOrderBy(v, def string, allowed []string) (OrderBy, error) {
 	}
 	return OrderBy{}, fmt.Errorf("Ordering with '%s' is disallowed or the attribute does not exist on the model", o.Field)
 }
+
+// ListQuery is the limit, offset and order_by of a plain Airflow listing.
+type ListQuery struct {
+	Page    Page
+	OrderBy OrderBy
+}
+
+// ParseListQuery reads limit, offset and order_by (default def, one of allowed).
+func ParseListQuery(limit, offset, orderBy, def string, allowed []string, maxLimit int) (ListQuery, error) {
+	p, err := ParsePage(limit, offset, maxLimit)
+	if err != nil {
+		return ListQuery{}, err
+	}
+	o, err := ParseOrderBy(orderBy, def, allowed)
+	if err != nil {
+		return ListQuery{}, err
+	}
+	return ListQuery{Page: p, OrderBy: o}, nil
+}
