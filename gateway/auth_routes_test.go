@@ -45,7 +45,7 @@ var expectedRoles = map[string]Role{
 	"GET /importErrors/{import_error_id}":          RoleViewer,
 	"GET /eventLogs":                               RoleViewer,
 	"GET /eventLogs/{event_log_id}":                RoleViewer,
-	"GET /plugins":                                 RoleViewer,
+	"GET /plugins":                                 RoleOp, // can_read on Plugins is an Op permission
 
 	"GET /dags/{dag_id}/dagRuns":                                    RoleViewer,
 	"POST /dags/{dag_id}/dagRuns":                                   RoleUser,
@@ -88,9 +88,9 @@ var expectedRoles = map[string]Role{
 	"GET /dags/{dag_id}/datasets/queuedEvent/{uri}":    RoleViewer,
 	"DELETE /dags/{dag_id}/datasets/queuedEvent/{uri}": RoleAdmin,
 
-	"GET /pools":                RoleOp,
+	"GET /pools":                RoleViewer, // Airflow's Viewer has can_read on Pools
 	"POST /pools":               RoleOp,
-	"GET /pools/{pool_name}":    RoleOp,
+	"GET /pools/{pool_name}":    RoleViewer,
 	"PATCH /pools/{pool_name}":  RoleOp,
 	"DELETE /pools/{pool_name}": RoleOp,
 

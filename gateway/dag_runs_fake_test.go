@@ -38,6 +38,9 @@ type fakePrefect struct {
 	seq         int
 	clock       time.Time
 
+	// resources holds the variables, concurrency limits and blocks (fake_resources_test.go).
+	resources fakeResources
+
 	calls []string // "METHOD /path" of every request, in arrival order
 	// onRequest, when set, runs before a request is served (fault injection, barriers);
 	// it returns true when it answered the request itself.
@@ -412,7 +415,7 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))
 	default:
-		if !f.handleMore(w, r, path, parts) {
+		if !f.handleMore(w, r, path, parts) && !f.handleResource(w, r, path, parts) {
 			fakeDetail(w, 404, "Not Found")
 		}
 	}

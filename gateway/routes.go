@@ -20,6 +20,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerDAGProblemRoutes(v1)
 	s.registerDatasetQueueRoutes(v1)
 	s.registerEventLogRoutes(v1)
+	s.registerVariableRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"airflow-prefect-gateway/prefect"
+	"airflow-prefect-gateway/translate"
 )
 
 // Options are everything the gateway needs; cmd/ fills them from the configuration.
@@ -42,6 +43,11 @@ type Options struct {
 
 	// Auth configures inbound authentication and authorization.
 	Auth AuthOptions
+
+	// SensitiveVarConnNames adds words to Airflow's list of secret-looking names (Airflow's
+	// [core] sensitive_var_conn_names): variables whose key holds one are masked in listings,
+	// and connection extras hide the values under such keys.
+	SensitiveVarConnNames []string
 
 	// Metrics is the /metrics registry. Pass the same value as prefect.Options.Observer so
 	// that Prefect calls are counted; nil makes a fresh one (without Prefect call figures
@@ -82,6 +88,8 @@ type Server struct {
 	dags *prefect.Resolver
 	// metrics backs /metrics.
 	metrics *Metrics
+	// sensitive names the keys whose values are never shown.
+	sensitive translate.Sensitive
 }
 
 // New builds the Echo app with its middleware and routes.
@@ -90,7 +98,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Prefect == nil {
 		return nil, errors.New("gateway: a Prefect client is required")
 	}
-	s := &Server{opts: opts, prefect: opts.Prefect, log: opts.Logger, health: &healthState{}}
+	s := &Server{opts: opts, prefect: opts.Prefect, log: opts.Logger, health: &healthState{},
+		sensitive: translate.NewSensitive(opts.SensitiveVarConnNames)}
 	auth, err := newAuthenticator(opts.Auth, opts.Prefect, opts.Logger)
 	if err != nil {
 		return nil, err

@@ -47,6 +47,12 @@ var implemented = []Operation{
 	{"POST", "/dags/~/dagRuns/list", "get_dag_runs_batch"},
 	{"GET", "/health", "get_health"},
 	{"GET", "/version", "get_version"},
+
+	{"GET", "/variables", "get_variables"},
+	{"POST", "/variables", "post_variables"},
+	{"GET", "/variables/{variable_key}", "get_variable"},
+	{"PATCH", "/variables/{variable_key}", "patch_variable"},
+	{"DELETE", "/variables/{variable_key}", "delete_variable"},
 }
 
 func TestDocumentIsValid(t *testing.T) {

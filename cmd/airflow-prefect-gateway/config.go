@@ -39,6 +39,9 @@ type Config struct {
 	PassthroughUpstream    string        `yaml:"passthrough_upstream"`
 	PassthroughRole        string        `yaml:"passthrough_role"`
 	AuthCacheTTL           time.Duration `yaml:"auth_cache_ttl"`
+	// SensitiveVarConnNames is Airflow's [core] sensitive_var_conn_names: more words that
+	// make a variable key or a connection-extra key secret-looking (comma-separated).
+	SensitiveVarConnNames string `yaml:"sensitive_var_conn_names"`
 
 	// Only in the file: maps that do not fit a flag or a variable.
 	DAGAliases map[string]string   `yaml:"dag_aliases"` // dag_id → "flow/deployment"
@@ -119,6 +122,7 @@ func settings() []setting {
 		{"passthrough-upstream", "GATEWAY_PASSTHROUGH_UPSTREAM", "auth mode passthrough: bearer (the Basic password is a Prefect API key) or basic (user:password is a self-hosted Prefect auth string)", str(func(c *Config) *string { return &c.PassthroughUpstream })},
 		{"passthrough-role", "GATEWAY_PASSTHROUGH_ROLE", "auth mode passthrough: the Airflow role of every caller Prefect accepts (default Admin)", str(func(c *Config) *string { return &c.PassthroughRole })},
 		{"auth-cache-ttl", "GATEWAY_AUTH_CACHE_TTL", "how long a verified password or a credential Prefect accepted is remembered", dur(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
+		{"sensitive-var-conn-names", "GATEWAY_SENSITIVE_VAR_CONN_NAMES", "comma-separated words, beside Airflow's own list, that make a variable or connection-extra key secret (Airflow's [core] sensitive_var_conn_names)", str(func(c *Config) *string { return &c.SensitiveVarConnNames })},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	// Schedules name IANA time zones; embed the database so that images without one
 	// (distroless, scratch) still compute next_dagrun for them.
@@ -89,6 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DAGAliases:     cfg.DAGAliases,
 		DAGOwners:      cfg.DAGOwners,
 		Metrics:        metrics,
+
+		SensitiveVarConnNames: strings.Split(cfg.SensitiveVarConnNames, ","),
 		Auth: gateway.AuthOptions{Mode: cfg.AuthMode, UsersFile: cfg.UsersFile,
 			PassthroughUpstream: cfg.PassthroughUpstream, PassthroughRole: cfg.PassthroughRole,
 			CacheTTL: cfg.AuthCacheTTL, Getenv: getenv},

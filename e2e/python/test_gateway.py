@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from airflow_client.client.api import dag_api, pool_api, variable_api
+from airflow_client.client.api import dag_api, pool_api
 from airflow_client.client.exceptions import ApiException
 
 from conftest import credentials, make_client
@@ -40,7 +40,6 @@ def test_wrong_types_are_rejected(raw):
 
 @pytest.mark.parametrize("call, operation", [
     (lambda c: pool_api.PoolApi(c).get_pools(), "get_pools"),
-    (lambda c: variable_api.VariableApi(c).get_variable("k"), "get_variable"),
 ])
 def test_unimplemented_operations_answer_501(client, call, operation):
     with pytest.raises(ApiException) as e:
