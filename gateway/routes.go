@@ -21,6 +21,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerDatasetQueueRoutes(v1)
 	s.registerEventLogRoutes(v1)
 	s.registerVariableRoutes(v1)
+	s.registerDatasetRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

@@ -74,3 +74,38 @@ def test_event_logs(client, runs, prefect, seed):
     with pytest.raises(ApiException) as e:
         api.get_event_logs(order_by="owner")
     assert e.value.status == 400
+
+
+def test_datasets(client, seed, prefect):
+    """A real @materialize flow run, then every dataset call the client has."""
+    import os
+    import subprocess
+    import sys
+
+    from airflow_client.client.api import dataset_api
+    from airflow_client.client.model.create_dataset_event import CreateDatasetEvent
+    from conftest import wait_for
+
+    dag_id = seed.dag("assets", "daily")
+    flow_name = dag_id.rsplit(".", 1)[0]
+    asset, raw = "s3://conformance/%s/orders" % seed.prefix, "s3://conformance/%s/raw" % seed.prefix
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "materialize_flow.py"), flow_name,
+                    seed.deployment_ids[dag_id], "m1", asset, raw], check=True, capture_output=True)
+    api = dataset_api.DatasetApi(client)
+    ds = wait_for(lambda: (lambda d: d if d.producing_tasks else None)(api.get_dataset(asset)),
+                  "the materialization", timeout=60)
+    assert ds.uri == asset and ds.producing_tasks[0].dag_id == dag_id
+    assert ds.producing_tasks[0].task_id.startswith("write_orders")
+    page = api.get_datasets(uri_pattern=seed.prefix, order_by="uri")
+    assert [d.uri for d in page.datasets] == sorted([asset, raw]) and page.total_entries == 2
+    events = api.get_dataset_events(dataset_id=ds.id)
+    assert events.total_entries == 1 and events.dataset_events[0].source_dag_id == dag_id
+    created = api.create_dataset_event(CreateDatasetEvent(dataset_uri=asset, extra={"by": "client"}))
+    assert created.dataset_uri == asset and created.extra["from_rest_api"] is True
+    upstream = dag_api_upstream(client, dag_id)
+    assert upstream.total_entries == 0
+
+
+def dag_api_upstream(client, dag_id):
+    from airflow_client.client.api import dataset_api
+    return dataset_api.DatasetApi(client).get_upstream_dataset_events(dag_id, "m1")
