@@ -1,12 +1,13 @@
 # The two commands of the README: `make run` and `make test`. Everything they need is
-# installed by them: Go modules, the Prefect virtualenv (.venv), the Prefect server.
+# installed by them: Go modules, the Prefect virtualenv (.venv), the reference Airflow's
+# virtualenv (.venv-airflow2, which also ships Airflow's own v1.yaml), the servers.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 GO ?= go
 BIN := bin/airflow-prefect-gateway
 UNIT_PKGS = $$($(GO) list ./... | grep -v '/e2e$$')
 
-.PHONY: all build run test vet fmt-check unit e2e venv fuzz bench clean
+.PHONY: all build run test vet fmt-check unit e2e venv venv-airflow2 airflow-specs fuzz bench clean
 
 all: build
 
@@ -18,6 +19,15 @@ build:
 
 venv:
 	@scripts/venv.sh >/dev/null
+
+venv-airflow2:
+	@scripts/venv-airflow2.sh >/dev/null
+
+# Airflow's own OpenAPI documents, from the pinned packages: the drift tests and the e2e
+# conformance checks read them (spec/spectest), so a plain clone needs nothing beside it.
+airflow-specs: venv-airflow2
+	@scripts/airflow-spec.sh v1 >/dev/null
+	@scripts/airflow-spec.sh v2 >/dev/null
 
 run:
 	@scripts/run.sh
@@ -38,10 +48,10 @@ fmt-check:
 # calls are only checked for sharing mistakes with it. It needs cgo, which Go turns off on a
 # machine without a C compiler; there the tests run without it.
 RACE = $$([ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
-unit:
+unit: airflow-specs
 	$(GO) test $(RACE) -count=1 $(UNIT_PKGS)
 
-e2e: venv
+e2e: venv airflow-specs
 	$(GO) test -count=1 -timeout 30m -v ./e2e/ 2>&1 | grep -v -E '^=== (RUN|PAUSE|CONT)'
 
 # Every Go fuzz target for FUZZTIME each (default 10s), then schemathesis (pinned, its own
@@ -59,10 +69,10 @@ clean:
 	rm -rf bin .run
 
 # Conformance (README, "Conformance"): regenerate the table of Airflow's operations from
-# ../shared/airflow/v1.yaml; run the official-client suite against a throwaway Prefect
+# Airflow's v1.yaml (apache-airflow 2.10.5's, in .venv-airflow2); run the official-client suite against a throwaway Prefect
 # server and gateway (or the ones GATEWAY_URL and PREFECT_API_URL name).
 .PHONY: spec conformance
-spec:
+spec: airflow-specs
 	$(GO) test ./spec -run TestAirflowOperationsTable -update
 
 conformance: venv

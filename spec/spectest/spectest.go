@@ -1,12 +1,16 @@
-// Package spectest finds and loads Airflow's own v1.yaml for the drift tests of spec/ and
-// gateway/. It is imported by tests only.
+// Package spectest finds and loads Airflow's own OpenAPI documents, from the pinned Airflow
+// packages, for the drift tests of spec/ and gateway/ and the e2e conformance checks. It is
+// imported by tests only.
 package spectest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -30,22 +34,52 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// AirflowSpecPath is Airflow's v1.yaml: $AIRFLOW_V1_SPEC when set, else
-// ../shared/airflow/v1.yaml relative to the module root (where the workspace and CI put it).
+// AirflowSpecPath is Airflow's own v1.yaml as the pinned apache-airflow 2.10.5 package ships
+// it (airflow/api_connexion/openapi/v1.yaml in .venv-airflow2, which `make unit` and `make
+// e2e` build first), or $AIRFLOW_V1_SPEC when set. A plain clone needs nothing beside it:
+// when the venv is missing, scripts/airflow-spec.sh builds it (a few minutes, once).
 func AirflowSpecPath() (string, error) {
-	p := os.Getenv("AIRFLOW_V1_SPEC")
-	if p == "" {
-		root, err := ModuleRoot()
-		if err != nil {
-			return "", err
-		}
-		p = filepath.Join(root, "..", "shared", "airflow", "v1.yaml")
-	}
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("Airflow's v1.yaml not found at %s (set AIRFLOW_V1_SPEC): %w", p, err)
-	}
-	return p, nil
+	return packagedSpec("AIRFLOW_V1_SPEC", "v1",
+		filepath.Join(".venv-airflow2", "lib", "python3*", "site-packages", "airflow", "api_connexion", "openapi", "v1.yaml"))
 }
+
+// AirflowV2SpecPath is Airflow 3's document of /api/v2 as apache-airflow-core 3.3.2 ships it
+// (airflow/api_fastapi/core_api/openapi/v2-rest-api-generated.yaml, the package's files
+// installed without dependencies into .airflow3-spec), or $AIRFLOW_V2_SPEC when set.
+func AirflowV2SpecPath() (string, error) {
+	return packagedSpec("AIRFLOW_V2_SPEC", "v2",
+		filepath.Join(".airflow3-spec", "airflow", "api_fastapi", "core_api", "openapi", "v2-rest-api-generated.yaml"))
+}
+
+// packagedSpec finds a document: the environment variable, else the glob under the module
+// root, else what scripts/airflow-spec.sh installs and prints.
+func packagedSpec(env, generation, glob string) (string, error) {
+	if p := os.Getenv(env); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("%s=%s: %w", env, p, err)
+		}
+		return p, nil
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	if m, _ := filepath.Glob(filepath.Join(root, glob)); len(m) == 1 {
+		return m[0], nil
+	}
+	installing.Lock()
+	defer installing.Unlock()
+	var stderr bytes.Buffer
+	cmd := exec.Command("bash", filepath.Join(root, "scripts", "airflow-spec.sh"), generation)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("scripts/airflow-spec.sh %s: %w\n%s", generation, err, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+var installing sync.Mutex
 
 var airflow = sync.OnceValues(func() (*openapi3.T, error) {
 	path, err := AirflowSpecPath()
