@@ -213,17 +213,6 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	writeProblem(c, p)
 }
 
-// writeJSONBytes answers status with an encoded JSON body and its length, so that a page of
-// runs leaves in one write, without chunk framing.
-func writeJSONBytes(c echo.Context, status int, body []byte) error {
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
-	h.Set(echo.HeaderContentLength, strconv.Itoa(len(body)))
-	c.Response().WriteHeader(status)
-	_, err := c.Response().Write(body)
-	return err
-}
-
 func writeProblem(c echo.Context, p *Problem) {
 	h := c.Response().Header()
 	for k, vs := range p.header {
@@ -231,13 +220,8 @@ func writeProblem(c echo.Context, p *Problem) {
 			h.Add(k, v)
 		}
 	}
-	if c.Request().Method == http.MethodHead {
-		h.Set(echo.HeaderContentType, problemContentType)
-		c.Response().WriteHeader(p.Status)
-		return
-	}
 	body, _ := json.Marshal(p) // fields are plain strings and ints: cannot fail
-	_ = c.Blob(p.Status, problemContentType, body)
+	_ = jsonWriterOf(c).write(c, p.Status, problemContentType, body)
 }
 
 const problemContentType = "application/problem+json"

@@ -49,6 +49,10 @@ type Options struct {
 	// and connection extras hide the values under such keys.
 	SensitiveVarConnNames []string
 
+	// JSONFormat is how answers are written: JSONFormatAirflow (Airflow's indented,
+	// sorted-key JSON, the default) or JSONFormatCompact.
+	JSONFormat string
+
 	// Metrics is the /metrics registry. Pass the same value as prefect.Options.Observer so
 	// that Prefect calls are counted; nil makes a fresh one (without Prefect call figures
 	// unless the client was built with it).
@@ -119,6 +123,12 @@ func New(opts Options) (*Server, error) {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.errorHandler
+	format, err := ParseJSONFormat(opts.JSONFormat)
+	if err != nil {
+		return nil, err
+	}
+	e.JSONSerializer = &jsonWriter{airflow: format == JSONFormatAirflow}
+	e.Pre(headAsGet)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A caller's own id is kept only when it looks like an id, so logs cannot be

@@ -261,13 +261,7 @@ func GenerateRunID(runType string, logicalDate time.Time) string {
 
 // PythonISOFormat writes t in UTC as Python's datetime.isoformat() does: microseconds only
 // when there are any, and "+00:00".
-func PythonISOFormat(t time.Time) string {
-	t = t.UTC()
-	if t.Nanosecond()/1000 == 0 {
-		return t.Format("2006-01-02T15:04:05+00:00")
-	}
-	return t.Format("2006-01-02T15:04:05.000000+00:00")
-}
+func PythonISOFormat(t time.Time) string { return FormatTime(t) }
 
 // Airflow's default [scheduler] allowed_run_id_pattern, and the pattern of the ids it
 // generates itself (which the first one also covers).

@@ -442,12 +442,13 @@ func (pt *pageTime) appendJSON(dst []byte) []byte {
 	}
 	dst = append(dst, '"')
 	switch text := pt.text; {
-	case len(text) == len("2006-01-02T15:04:05.000000Z") && text[19] == '.' && text[26] == 'Z':
+	case len(text) == len("2006-01-02T15:04:05.000000Z") && text[19] == '.' && text[26] == 'Z' &&
+		string(text[20:26]) != "000000":
 		dst = append(dst, text[:26]...)
 		dst = append(dst, "+00:00"...)
 	case len(text) == len("2006-01-02T15:04:05Z") && text[19] == 'Z':
 		dst = append(dst, text[:19]...)
-		dst = append(dst, ".000000+00:00"...)
+		dst = append(dst, "+00:00"...)
 	default:
 		dst = AppendTime(dst, pt.t)
 	}

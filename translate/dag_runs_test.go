@@ -186,9 +186,9 @@ func TestFromPrefectFlowRun(t *testing.T) {
 	got := FromPrefectFlowRun(run, "etl.daily")
 	want := DAGRun{
 		DAGRunID: "manual__2024-05-01T00:00:00+00:00", DAGID: "etl.daily",
-		LogicalDate: sp("2024-05-01T00:00:00.000000+00:00"), ExecutionDate: sp("2024-05-01T00:00:00.000000+00:00"),
+		LogicalDate: sp("2024-05-01T00:00:00+00:00"), ExecutionDate: sp("2024-05-01T00:00:00+00:00"),
 		StartDate:         sp("2024-05-01T00:00:05.500000+00:00"),
-		DataIntervalStart: sp("2024-04-30T00:00:00.000000+00:00"), DataIntervalEnd: sp("2024-05-01T00:00:00.000000+00:00"),
+		DataIntervalStart: sp("2024-04-30T00:00:00+00:00"), DataIntervalEnd: sp("2024-05-01T00:00:00+00:00"),
 		RunType: "manual", State: "running", ExternalTrigger: true,
 		Conf: json.RawMessage(`{"batch_size":100}`), Note: sp("hello"),
 	}
@@ -294,7 +294,7 @@ func TestTriggerFlowRunCreate(t *testing.T) {
 	raw, _ := json.Marshal(body)
 	want := `{"name":"r1","parameters":{"x":1},"state":{"type":"SCHEDULED","message":"Triggered through the Airflow API",` +
 		`"state_details":{"scheduled_time":"2024-05-01T00:00:00Z"}},"idempotency_key":"airflow:dep-1:r1",` +
-		`"labels":{"airflow.data_interval_end":"2024-05-01T00:00:00.000000+00:00","airflow.data_interval_start":"2024-04-30T00:00:00.000000+00:00",` +
+		`"labels":{"airflow.data_interval_end":"2024-05-01T00:00:00+00:00","airflow.data_interval_start":"2024-04-30T00:00:00+00:00",` +
 		`"airflow.note":"hi","airflow.trigger":"` + req.Fingerprint() + `"}}`
 	if string(raw) != want {
 		t.Errorf("create body:\n got %s\nwant %s", raw, want)
@@ -603,14 +603,14 @@ func TestBodies(t *testing.T) {
 }
 
 func TestTaskInstanceReferences(t *testing.T) {
-	run := DAGRun{DAGID: "etl.daily", DAGRunID: "r1", LogicalDate: sp("2024-05-01T00:00:00.000000+00:00")}
+	run := DAGRun{DAGID: "etl.daily", DAGRunID: "r1", LogicalDate: sp("2024-05-01T00:00:00+00:00")}
 	got := TaskInstanceReferences([]wire.TaskRun{
 		{TaskKey: "load", DynamicKey: "0"}, {TaskKey: "extract", DynamicKey: "1"}, {TaskKey: "extract", DynamicKey: "0"},
 	}, run)
 	want := []TaskInstanceReference{
-		{"extract", "etl.daily", "2024-05-01T00:00:00.000000+00:00", "r1"},
-		{"extract", "etl.daily", "2024-05-01T00:00:00.000000+00:00", "r1"},
-		{"load", "etl.daily", "2024-05-01T00:00:00.000000+00:00", "r1"},
+		{"extract", "etl.daily", "2024-05-01T00:00:00+00:00", "r1"},
+		{"extract", "etl.daily", "2024-05-01T00:00:00+00:00", "r1"},
+		{"load", "etl.daily", "2024-05-01T00:00:00+00:00", "r1"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %+v", got)

@@ -219,10 +219,10 @@ func TestToDAG(t *testing.T) {
 		"max_active_runs":                 3.0,
 		"has_task_concurrency_limits":     false,
 		"has_import_errors":               false,
-		"next_dagrun":                     "2024-05-02T06:00:00.000000+00:00",
-		"next_dagrun_data_interval_start": "2024-05-01T06:00:00.000000+00:00",
-		"next_dagrun_data_interval_end":   "2024-05-02T06:00:00.000000+00:00",
-		"next_dagrun_create_after":        "2024-05-02T06:00:00.000000+00:00",
+		"next_dagrun":                     "2024-05-02T06:00:00+00:00",
+		"next_dagrun_data_interval_start": "2024-05-01T06:00:00+00:00",
+		"next_dagrun_data_interval_end":   "2024-05-02T06:00:00+00:00",
+		"next_dagrun_create_after":        "2024-05-02T06:00:00+00:00",
 		"max_consecutive_failed_dag_runs": 0.0,
 	}
 	if !reflect.DeepEqual(m, want) {
@@ -272,7 +272,7 @@ func TestToDAGDetail(t *testing.T) {
 	if got.DAGID != "etl_daily" || got.Timezone != "UTC" || got.Catchup || got.Orientation != "LR" {
 		t.Errorf("detail = %+v", got)
 	}
-	if got.StartDate == nil || *got.StartDate != "2024-04-01T08:00:00.000000+00:00" {
+	if got.StartDate == nil || *got.StartDate != "2024-04-01T08:00:00+00:00" {
 		t.Errorf("start_date = %v; want the deployment's creation (cron schedule)", got.StartDate)
 	}
 	if got.LastParsed == nil || *got.LastParsed != "2024-04-02T09:30:00.123456+00:00" {
@@ -293,7 +293,7 @@ func TestToDAGDetail(t *testing.T) {
 	every := 3600.0
 	d.Schedules = []wire.DeploymentSchedule{{Schedule: wire.Schedule{Interval: &every, AnchorDate: dagTime("2023-07-01T00:00:00Z"), Timezone: dagRef("Europe/Berlin")}}}
 	got = ToDAGDetail(DAGSource{DAGID: "x", Deployment: d}, DAGEnv{Now: dagNow, Zones: dagZones})
-	if got.StartDate == nil || *got.StartDate != "2023-07-01T00:00:00.000000+00:00" || got.Timezone != "Europe/Berlin" {
+	if got.StartDate == nil || *got.StartDate != "2023-07-01T00:00:00+00:00" || got.Timezone != "Europe/Berlin" {
 		t.Errorf("start_date, timezone = %v, %q", got.StartDate, got.Timezone)
 	}
 	raw, _ := json.Marshal(got)

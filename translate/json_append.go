@@ -203,12 +203,17 @@ func AppendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// AppendTime appends t in UTC the way Airflow writes it (AirflowTimeLayout), without the
-// general layout interpreter of time.Format.
+// AppendTime appends t in UTC the way Airflow writes it (Python's isoformat: AirflowTimeLayout,
+// or AirflowWholeSecondLayout when the microseconds are zero), without the general layout
+// interpreter of time.Format.
 func AppendTime(dst []byte, t time.Time) []byte {
 	t = t.UTC()
+	micros := t.Nanosecond() / 1000
 	year, month, day := t.Date()
 	if year < 0 || year > 9999 {
+		if micros == 0 {
+			return t.AppendFormat(dst, AirflowWholeSecondLayout)
+		}
 		return t.AppendFormat(dst, AirflowTimeLayout)
 	}
 	hour, minute, sec := t.Clock()
@@ -223,8 +228,10 @@ func AppendTime(dst []byte, t time.Time) []byte {
 	dst = appendDigits(dst, minute, 2)
 	dst = append(dst, ':')
 	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond()/1000, 6)
+	if micros != 0 {
+		dst = append(dst, '.')
+		dst = appendDigits(dst, micros, 6)
+	}
 	return append(dst, "+00:00"...)
 }
 

@@ -32,7 +32,7 @@ func TestAppendTimeMatchesLayout(t *testing.T) {
 		time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), // outside four digits: time.Format's way
 	} {
-		want := tm.UTC().Format(AirflowTimeLayout)
+		want := isoformat(tm)
 		if got := string(AppendTime(nil, tm)); got != want {
 			t.Errorf("AppendTime(%v) = %s, want %s", tm, got, want)
 		}
@@ -44,10 +44,10 @@ func TestAppendTimeMatchesLayout(t *testing.T) {
 
 func TestDAGRunJSONMatchesEncodingJSON(t *testing.T) {
 	full := DAGRun{DAGRunID: "manual__2024-05-01T00:00:00+00:00", DAGID: "etl.daily",
-		LogicalDate: sp("2024-05-01T00:00:00.000000+00:00"), ExecutionDate: sp("2024-05-01T00:00:00.000000+00:00"),
-		StartDate: sp("2024-05-01T00:00:05.500000+00:00"), EndDate: sp("2024-05-01T00:01:00.000000+00:00"),
-		DataIntervalStart: sp("2024-04-30T00:00:00.000000+00:00"), DataIntervalEnd: sp("2024-05-01T00:00:00.000000+00:00"),
-		LastSchedulingDecision: sp("2024-05-01T00:00:00.000000+00:00"),
+		LogicalDate: sp("2024-05-01T00:00:00+00:00"), ExecutionDate: sp("2024-05-01T00:00:00+00:00"),
+		StartDate: sp("2024-05-01T00:00:05.500000+00:00"), EndDate: sp("2024-05-01T00:01:00+00:00"),
+		DataIntervalStart: sp("2024-04-30T00:00:00+00:00"), DataIntervalEnd: sp("2024-05-01T00:00:00+00:00"),
+		LastSchedulingDecision: sp("2024-05-01T00:00:00+00:00"),
 		RunType:                "manual", State: "success", ExternalTrigger: true,
 		Conf: json.RawMessage(`{"batch_size":100,"nested":{"a":[1,2.5,"x",null,true]}}`), Note: sp(`say "hi" <b>`)}
 	bare := DAGRun{DAGRunID: "x", DAGID: "d", RunType: "scheduled", State: "queued", Conf: json.RawMessage(`{}`)}
@@ -123,14 +123,35 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
-// FuzzAppendTime: any instant is written as time.Format writes it with Airflow's layout.
+// isoformat is Python's datetime.isoformat() of tm in UTC, through time.Format.
+func isoformat(tm time.Time) string {
+	if tm.Nanosecond()/1000 == 0 {
+		return tm.UTC().Format(AirflowWholeSecondLayout)
+	}
+	return tm.UTC().Format(AirflowTimeLayout)
+}
+
+func TestAppendTimeIsoformat(t *testing.T) {
+	// Python: datetime(2024,5,1,6,tzinfo=timezone.utc).isoformat() and with microsecond=120.
+	for tm, want := range map[time.Time]string{
+		time.Date(2024, 5, 1, 6, 0, 0, 0, time.UTC):      "2024-05-01T06:00:00+00:00",
+		time.Date(2024, 5, 1, 6, 0, 0, 999, time.UTC):    "2024-05-01T06:00:00+00:00",
+		time.Date(2024, 5, 1, 6, 0, 0, 120000, time.UTC): "2024-05-01T06:00:00.000120+00:00",
+	} {
+		if got := FormatTime(tm); got != want {
+			t.Errorf("FormatTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// FuzzAppendTime: any instant is written as time.Format writes it with Airflow's layouts.
 func FuzzAppendTime(f *testing.F) {
 	for _, ns := range []int64{0, 1714521600123456789, -62135596800000000000 / 1000, 253402300799999999999 / 1000} {
 		f.Add(ns, int32(0))
 	}
 	f.Fuzz(func(t *testing.T, unixNano int64, offsetSeconds int32) {
 		tm := time.Unix(0, unixNano).In(time.FixedZone("z", int(offsetSeconds%86400)))
-		if got, want := string(AppendTime(nil, tm)), tm.UTC().Format(AirflowTimeLayout); got != want {
+		if got, want := string(AppendTime(nil, tm)), isoformat(tm); got != want {
 			t.Fatalf("AppendTime(%v) = %s, want %s", tm, got, want)
 		}
 	})

@@ -10,10 +10,16 @@ import (
 	"time"
 )
 
-// AirflowTimeLayout is how Airflow writes timestamps: ISO-8601, microseconds, "+00:00".
-const AirflowTimeLayout = "2006-01-02T15:04:05.000000-07:00"
+// Airflow writes timestamps with Python's datetime.isoformat() in UTC: microseconds when
+// there are any, none at all when they are zero (2024-05-01T06:00:00+00:00), and "+00:00".
+const (
+	// AirflowTimeLayout is a timestamp with microseconds.
+	AirflowTimeLayout = "2006-01-02T15:04:05.000000-07:00"
+	// AirflowWholeSecondLayout is one whose microseconds are zero.
+	AirflowWholeSecondLayout = "2006-01-02T15:04:05-07:00"
+)
 
-// FormatTime writes t in UTC the way Airflow does.
+// FormatTime writes t in UTC the way Airflow does (isoformat, truncated to microseconds).
 func FormatTime(t time.Time) string {
 	var buf [32]byte
 	return string(AppendTime(buf[:0], t))

@@ -28,6 +28,7 @@ type Config struct {
 	UpstreamTimeout        time.Duration `yaml:"upstream_timeout"`
 	ShutdownTimeout        time.Duration `yaml:"shutdown_timeout"`
 	LogFormat              string        `yaml:"log_format"`
+	JSONFormat             string        `yaml:"json_format"`
 	LogLevel               string        `yaml:"log_level"`
 	BodyLimit              string        `yaml:"body_limit"`
 	MaxPageLimit           int           `yaml:"maximum_page_limit"`
@@ -55,6 +56,7 @@ func defaultConfig() Config {
 		UpstreamTimeout:        30 * time.Second,
 		ShutdownTimeout:        30 * time.Second,
 		LogFormat:              "json",
+		JSONFormat:             "airflow",
 		LogLevel:               "info",
 		BodyLimit:              "2M",
 		MaxPageLimit:           100,
@@ -104,6 +106,7 @@ func settings() []setting {
 		{"upstream-timeout", "GATEWAY_UPSTREAM_TIMEOUT", "deadline of one Airflow request, Prefect calls included", dur(func(c *Config) *time.Duration { return &c.UpstreamTimeout })},
 		{"shutdown-timeout", "GATEWAY_SHUTDOWN_TIMEOUT", "how long in-flight requests may finish after SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 		{"log-format", "GATEWAY_LOG_FORMAT", "json or console", str(func(c *Config) *string { return &c.LogFormat })},
+		{"json-format", "GATEWAY_JSON_FORMAT", "airflow (Airflow's indented, sorted-key JSON) or compact", str(func(c *Config) *string { return &c.JSONFormat })},
 		{"log-level", "GATEWAY_LOG_LEVEL", "debug, info, warn or error", str(func(c *Config) *string { return &c.LogLevel })},
 		{"body-limit", "GATEWAY_BODY_LIMIT", "largest request body, e.g. 2M", str(func(c *Config) *string { return &c.BodyLimit })},
 		{"maximum-page-limit", "GATEWAY_MAXIMUM_PAGE_LIMIT", "cap on Airflow's limit parameter (Airflow's [api] maximum_page_limit)", func(c *Config, v string) error {
@@ -234,6 +237,9 @@ func (c Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("invalid GATEWAY_LISTEN %q: %w", c.Listen, err)
+	}
+	if _, err := gateway.ParseJSONFormat(c.JSONFormat); err != nil {
+		return fmt.Errorf("invalid GATEWAY_JSON_FORMAT %q: want airflow or compact", c.JSONFormat)
 	}
 	switch c.LogFormat {
 	case "json", "console":
