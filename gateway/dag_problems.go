@@ -31,8 +31,8 @@ type importErrorCollection struct {
 	TotalEntries int        `json:"total_entries"`
 }
 
-// dagWarningCollection is what Airflow's server sends (dag_warnings); its document names the
-// list import_errors, a slip the schema check tolerates as the list is an extra property.
+// dagWarningCollection is what Airflow's server sends (dag_warnings), as its 2.10.5 document
+// says too (2.10.0's named the list import_errors).
 type dagWarningCollection struct {
 	DAGWarnings  []struct{} `json:"dag_warnings"`
 	TotalEntries int        `json:"total_entries"`

@@ -453,16 +453,6 @@ func compareRequestBodies(t *testing.T, ours, theirs *openapi3.RequestBodyRef) {
 // responseExemptions are deliberate differences from Airflow's document, each checked by its
 // own rule instead of equality.
 var responseExemptions = map[string]func(t *testing.T, ours *openapi3.Response, airflow *openapi3.T){
-	// Airflow's document gives the text answer as "plain/text"; its server sends text/plain,
-	// and so does the gateway, which documents what is sent.
-	"get_dag_source 200": func(t *testing.T, ours *openapi3.Response, airflow *openapi3.T) {
-		theirs := airflow.Paths.Value("/dagSources/{file_token}").Get.Responses.Value("200").Value
-		if got := sortedKeys(ours.Content); !reflect.DeepEqual(got, []string{"application/json", "text/plain"}) {
-			t.Fatalf("get_dag_source 200: media types %v, want application/json and text/plain", got)
-		}
-		diffSchemas(t, "get_dag_source 200 application/json", ours.Content["application/json"].Schema, theirs.Content["application/json"].Schema)
-		diffSchemas(t, "get_dag_source 200 text/plain", ours.Content["text/plain"].Schema, theirs.Content["plain/text"].Schema)
-	},
 	// Airflow's server answers a dry run with {task_instances: [TaskInstanceReference]};
 	// its document says TaskInstanceCollection. The gateway documents what is sent.
 	"clear_dag_run 200": func(t *testing.T, ours *openapi3.Response, airflow *openapi3.T) {
