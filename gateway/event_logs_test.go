@@ -83,7 +83,7 @@ func TestEventLogs(t *testing.T) {
 	}
 	first := all.EventLogs[0]
 	if first.Event != "prefect.flow-run.Pending" || deref(first.DAGID) != "etl.daily" || deref(first.RunID) != "r0" ||
-		first.When != "2024-05-01T00:00:00.000000+00:00" || first.TaskID != nil || first.Owner != nil {
+		first.When != "2024-05-01T00:00:00+00:00" || first.TaskID != nil || first.Owner != nil {
 		t.Errorf("first entry %+v", first)
 	}
 	var extra map[string]any
