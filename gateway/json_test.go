@@ -27,7 +27,7 @@ func TestJSONFormat(t *testing.T) {
 			`{"dag_id":"etl.daily","is_paused":false}`},
 		{"problem, airflow", "airflow", "/api/v1/dags/nope", 404, "application/problem+json",
 			"{\n  \"detail\": "},
-		{"problem, compact", "compact", "/api/v1/dags/nope", 404, "application/problem+json", `{"status":404,`},
+		{"problem, compact", "compact", "/api/v1/dags/nope", 404, "application/problem+json", `{"detail":"The DAG with dag_id: nope was not found","status":404,`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

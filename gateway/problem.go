@@ -17,7 +17,11 @@ import (
 
 // problemTypeBase is where Airflow points its problem types; clients that switch on `type`
 // see the same values they see from Airflow.
-const problemTypeBase = "https://airflow.apache.org/docs/apache-airflow/2.10.0/stable-rest-api-ref.html#section/Errors/"
+const problemTypeBase = "https://airflow.apache.org/docs/apache-airflow/2.10.5/stable-rest-api-ref.html#section/Errors/"
+
+// problemTypeBlank is the type connexion gives the errors Flask raises before an operation
+// is found (no such URL, method not allowed, unsupported media type).
+const problemTypeBlank = "about:blank"
 
 // Problem is the gateway's one error type. Every failure ends as one, rendered as Airflow's
 // RFC 7807 problem JSON.
@@ -28,8 +32,37 @@ type Problem struct {
 	Type     string `json:"type"`
 	Instance string `json:"instance,omitempty"`
 
+	// untitled renders title as null, as connexion words a few of its own 400s.
+	untitled bool
+
 	header http.Header // extra response headers: Retry-After, WWW-Authenticate, Allow
 	cause  error       // logged, never rendered
+}
+
+// MarshalJSON writes the problem as Airflow does: an empty detail is null (Airflow's 401s,
+// its 404s that put the message in the title), and so is the title of an untitled problem.
+func (p *Problem) MarshalJSON() ([]byte, error) {
+	var out struct {
+		Detail   *string `json:"detail"`
+		Instance string  `json:"instance,omitempty"`
+		Status   int     `json:"status"`
+		Title    *string `json:"title"`
+		Type     string  `json:"type"`
+	}
+	if p.Detail != "" {
+		out.Detail = &p.Detail
+	}
+	if !p.untitled {
+		out.Title = &p.Title
+	}
+	out.Instance, out.Status, out.Type = p.Instance, p.Status, p.Type
+	return json.Marshal(out)
+}
+
+// Untitled makes the title null.
+func (p *Problem) Untitled() *Problem {
+	p.untitled = true
+	return p
 }
 
 func (p *Problem) Error() string {
@@ -184,15 +217,23 @@ func asProblem(err error) *Problem {
 		if msg, ok := he.Message.(string); ok && msg != "" {
 			detail = msg
 		}
+		blank := false
 		switch he.Code {
 		case http.StatusNotFound:
-			detail = "The requested URL was not found on the server."
+			// Werkzeug's words, as Airflow answers them.
+			detail, blank = "The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.", true
 		case http.StatusMethodNotAllowed:
-			detail = "The method is not allowed for the requested URL."
+			detail, blank = "The method is not allowed for the requested URL.", true
+		case http.StatusUnsupportedMediaType:
+			blank = true
 		case http.StatusRequestEntityTooLarge:
 			detail = "The request body is larger than the gateway accepts."
 		}
-		return NewProblem(he.Code, "", detail).WithCause(he.Internal)
+		p := NewProblem(he.Code, "", detail).WithCause(he.Internal)
+		if blank {
+			p.Type = problemTypeBlank
+		}
+		return p
 	}
 	if _, ok := prefect.AsError(err); ok {
 		return FromUpstream(err)
@@ -220,7 +261,7 @@ func writeProblem(c echo.Context, p *Problem) {
 			h.Add(k, v)
 		}
 	}
-	body, _ := json.Marshal(p) // fields are plain strings and ints: cannot fail
+	body, _ := p.MarshalJSON() // fields are plain strings and ints: cannot fail
 	_ = jsonWriterOf(c).write(c, p.Status, problemContentType, body)
 }
 

@@ -102,7 +102,10 @@ func decodeProblem(t *testing.T, rec *httptest.ResponseRecorder) renderedProblem
 	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
 		t.Fatalf("body %q: %v", rec.Body, err)
 	}
-	if p.Status != rec.Code || p.Title == "" || p.Type == "" || p.Detail == "" {
+	// connexion leaves the title of its "Extra query parameter(s)" 400 null, and so does the
+	// gateway.
+	untitled := strings.HasPrefix(p.Detail, "Extra query parameter(s)")
+	if p.Status != rec.Code || (p.Title == "") != untitled || p.Type == "" || p.Detail == "" {
 		t.Fatalf("incomplete problem %+v for status %d", p, rec.Code)
 	}
 	return p

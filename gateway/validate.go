@@ -207,7 +207,7 @@ func (chk *opCheck) validateParams(c echo.Context) error {
 		}
 		if extra != nil {
 			sort.Strings(extra)
-			return BadRequest("Extra query parameter(s) %s not in spec", strings.Join(extra, ", "))
+			return BadRequest("Extra query parameter(s) %s not in spec", strings.Join(extra, ", ")).Untitled()
 		}
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, QueryParams: q, Options: validationOptions}
