@@ -192,6 +192,9 @@ func TestEveryRouteEnforcesItsRole(t *testing.T) {
 					}
 					continue
 				}
+				if rec.Code == http.StatusForbidden && rec.Body.String() == testConnectionDisabled {
+					continue // the role passed; Airflow's own answer for a feature that is off
+				}
 				if rec.Code == http.StatusUnauthorized || rec.Code == http.StatusForbidden {
 					t.Errorf("%s (%s) may use %s but got %d: %s", ru.user, ru.role, key, rec.Code, rec.Body)
 				}

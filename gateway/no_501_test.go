@@ -24,10 +24,7 @@ var expectedFromOthers = map[string]bool{
 	"get_mapped_task_instance_tries": true, "get_mapped_task_instance_try_details": true,
 	"get_extra_links": true, "get_log": true, "get_xcom_entries": true, "get_xcom_entry": true,
 	"post_clear_task_instances": true, "post_set_task_instances_state": true,
-	// issue 15 (pools, connections, users and the rest)
-	"get_pools": true, "post_pool": true, "get_pool": true, "patch_pool": true, "delete_pool": true,
-	"get_connections": true, "post_connection": true, "get_connection": true, "patch_connection": true,
-	"delete_connection": true, "test_connection": true,
+	// issue 15 (users and the rest)
 	"get_users": true, "post_user": true, "get_user": true, "patch_user": true, "delete_user": true,
 	"get_roles": true, "post_role": true, "get_role": true, "patch_role": true, "delete_role": true,
 	"get_permissions": true, "get_config": true, "get_value": true, "get_plugins": true, "get_providers": true,

@@ -22,6 +22,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerEventLogRoutes(v1)
 	s.registerVariableRoutes(v1)
 	s.registerDatasetRoutes(v1)
+	s.registerConnectionRoutes(v1)
+	s.registerPoolRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

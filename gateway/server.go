@@ -48,6 +48,9 @@ type Options struct {
 	// [core] sensitive_var_conn_names): variables whose key holds one are masked in listings,
 	// and connection extras hide the values under such keys.
 	SensitiveVarConnNames []string
+	// TestConnection is Airflow's [core] test_connection: "Disabled" (default) and "Hidden"
+	// answer POST /connections/test with Airflow's 403; "Enabled" tests the host and port.
+	TestConnection string
 
 	// JSONFormat is how answers are written: JSONFormatAirflow (Airflow's indented,
 	// sorted-key JSON, the default) or JSONFormatCompact.
@@ -94,6 +97,8 @@ type Server struct {
 	metrics *Metrics
 	// sensitive names the keys whose values are never shown.
 	sensitive translate.Sensitive
+	// blockTypes registers the gateway's block types at first use.
+	blockTypes *prefect.BlockTypes
 }
 
 // New builds the Echo app with its middleware and routes.
@@ -103,7 +108,7 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("gateway: a Prefect client is required")
 	}
 	s := &Server{opts: opts, prefect: opts.Prefect, log: opts.Logger, health: &healthState{},
-		sensitive: translate.NewSensitive(opts.SensitiveVarConnNames)}
+		sensitive: translate.NewSensitive(opts.SensitiveVarConnNames), blockTypes: prefect.NewBlockTypes(opts.Prefect)}
 	auth, err := newAuthenticator(opts.Auth, opts.Prefect, opts.Logger)
 	if err != nil {
 		return nil, err

@@ -58,6 +58,19 @@ var implemented = []Operation{
 	{"GET", "/variables/{variable_key}", "get_variable"},
 	{"PATCH", "/variables/{variable_key}", "patch_variable"},
 	{"DELETE", "/variables/{variable_key}", "delete_variable"},
+
+	{"GET", "/connections", "get_connections"},
+	{"POST", "/connections", "post_connection"},
+	{"GET", "/connections/{connection_id}", "get_connection"},
+	{"PATCH", "/connections/{connection_id}", "patch_connection"},
+	{"DELETE", "/connections/{connection_id}", "delete_connection"},
+	{"POST", "/connections/test", "test_connection"},
+
+	{"GET", "/pools", "get_pools"},
+	{"POST", "/pools", "post_pool"},
+	{"GET", "/pools/{pool_name}", "get_pool"},
+	{"PATCH", "/pools/{pool_name}", "patch_pool"},
+	{"DELETE", "/pools/{pool_name}", "delete_pool"},
 }
 
 func TestDocumentIsValid(t *testing.T) {
