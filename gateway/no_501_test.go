@@ -10,8 +10,7 @@ import (
 )
 
 // expectedFromOthers are the Airflow operations that other work in progress implements
-// (issue 13: task instances, their logs, links, XComs and notes; issue 15: pools,
-// connections, users, roles, permissions, config, plugins, providers). Until they land they
+// (issue 13: task instances, their logs, links, XComs and notes). Until they land they
 // answer 501; TestNoOperationAnswers501 fails for a 501 outside this list, and for an entry
 // here that no longer answers 501 (then delete the entry). The list ends empty.
 var expectedFromOthers = map[string]bool{
@@ -24,10 +23,6 @@ var expectedFromOthers = map[string]bool{
 	"get_mapped_task_instance_tries": true, "get_mapped_task_instance_try_details": true,
 	"get_extra_links": true, "get_log": true, "get_xcom_entries": true, "get_xcom_entry": true,
 	"post_clear_task_instances": true, "post_set_task_instances_state": true,
-	// issue 15 (users and the rest)
-	"get_users": true, "post_user": true, "get_user": true, "patch_user": true, "delete_user": true,
-	"get_roles": true, "post_role": true, "get_role": true, "patch_role": true, "delete_role": true,
-	"get_permissions": true, "get_config": true, "get_value": true, "get_plugins": true, "get_providers": true,
 }
 
 // Every operation of Airflow's v1.yaml, called on the gateway in front of the fake Prefect:
@@ -41,6 +36,9 @@ func TestNoOperationAnswers501(t *testing.T) {
 		body := ""
 		if op.Method == http.MethodPost || op.Method == http.MethodPatch || op.Method == http.MethodPut {
 			body = "{}"
+		}
+		if op.OperationID == "test_connection" {
+			continue // Airflow's own plain-text 403 while testing is disabled (connections_test.go)
 		}
 		a := e.do(op.Method, fillParams(EchoPath(op.Path), "etl.daily"), body)
 		switch {

@@ -52,7 +52,10 @@ func (st poolStore) list(ctx context.Context) ([]translate.Pool, []int64, error)
 	var blocks []wire.BlockDocument
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { limits, err = st.pc.FilterAllConcurrencyLimits(gctx); return err })
-	g.Go(func() (err error) { blocks, err = st.pc.FilterAllBlockDocuments(gctx, translate.PoolBlockSlug); return err })
+	g.Go(func() (err error) {
+		blocks, err = st.pc.FilterAllBlockDocuments(gctx, translate.PoolBlockSlug)
+		return err
+	})
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}

@@ -24,6 +24,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerDatasetRoutes(v1)
 	s.registerConnectionRoutes(v1)
 	s.registerPoolRoutes(v1)
+	s.registerSecurityRoutes(v1)
+	s.registerConfigRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

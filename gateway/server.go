@@ -51,6 +51,12 @@ type Options struct {
 	// TestConnection is Airflow's [core] test_connection: "Disabled" (default) and "Hidden"
 	// answer POST /connections/test with Airflow's 403; "Enabled" tests the host and port.
 	TestConnection string
+	// ExposeConfig is Airflow's [webserver] expose_config: "False" (default) answers GET
+	// /config with Airflow's 403; "True" or "non-sensitive-only" shows Config (secrets always
+	// hidden).
+	ExposeConfig string
+	// Config is what GET /config shows: the gateway's own settings (cmd/ fills it).
+	Config []ConfigOption
 
 	// JSONFormat is how answers are written: JSONFormatAirflow (Airflow's indented,
 	// sorted-key JSON, the default) or JSONFormatCompact.

@@ -43,6 +43,10 @@ type UserEntry struct {
 	PrefectAPIKeyFile     string   `yaml:"prefect_api_key_file,omitempty"`
 	PrefectAuthStringEnv  string   `yaml:"prefect_auth_string_env,omitempty"`
 	PrefectAuthStringFile string   `yaml:"prefect_auth_string_file,omitempty"`
+	// What GET /api/v1/users shows of the user (optional).
+	FirstName string `yaml:"first_name,omitempty"`
+	LastName  string `yaml:"last_name,omitempty"`
+	Email     string `yaml:"email,omitempty"`
 }
 
 type usersFile struct {
@@ -55,6 +59,10 @@ type account struct {
 	principal Principal
 	hash      []byte
 	cost      int
+	// index is the user's place in the file (Airflow's user id order); entry what the
+	// users endpoints show of it.
+	index int
+	entry UserEntry
 }
 
 // HashPassword returns the bcrypt hash of password. bcrypt reads only 72 bytes, so a longer
@@ -253,6 +261,8 @@ func loadUsers(file string, getenv func(string) string) (map[string]*account, er
 			principal: Principal{User: e.Username, Role: role, DAGPatterns: patterns, Credential: cred},
 			hash:      []byte(e.PasswordBcrypt),
 			cost:      cost,
+			index:     i,
+			entry:     UserEntry{Username: e.Username, Role: e.Role, FirstName: e.FirstName, LastName: e.LastName, Email: e.Email},
 		}
 	}
 	return accounts, nil

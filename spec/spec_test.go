@@ -71,6 +71,22 @@ var implemented = []Operation{
 	{"GET", "/pools/{pool_name}", "get_pool"},
 	{"PATCH", "/pools/{pool_name}", "patch_pool"},
 	{"DELETE", "/pools/{pool_name}", "delete_pool"},
+
+	{"GET", "/users", "get_users"},
+	{"POST", "/users", "post_user"},
+	{"GET", "/users/{username}", "get_user"},
+	{"PATCH", "/users/{username}", "patch_user"},
+	{"DELETE", "/users/{username}", "delete_user"},
+	{"GET", "/roles", "get_roles"},
+	{"POST", "/roles", "post_role"},
+	{"GET", "/roles/{role_name}", "get_role"},
+	{"PATCH", "/roles/{role_name}", "patch_role"},
+	{"DELETE", "/roles/{role_name}", "delete_role"},
+	{"GET", "/permissions", "get_permissions"},
+	{"GET", "/config", "get_config"},
+	{"GET", "/config/section/{section}/option/{option}", "get_value"},
+	{"GET", "/plugins", "get_plugins"},
+	{"GET", "/providers", "get_providers"},
 }
 
 func TestDocumentIsValid(t *testing.T) {

@@ -43,6 +43,10 @@ type Config struct {
 	// SensitiveVarConnNames is Airflow's [core] sensitive_var_conn_names: more words that
 	// make a variable key or a connection-extra key secret-looking (comma-separated).
 	SensitiveVarConnNames string `yaml:"sensitive_var_conn_names"`
+	// ExposeConfig is Airflow's [webserver] expose_config: False, True or non-sensitive-only.
+	ExposeConfig string `yaml:"expose_config"`
+	// TestConnection is Airflow's [core] test_connection: Disabled, Enabled or Hidden.
+	TestConnection string `yaml:"test_connection"`
 
 	// Only in the file: maps that do not fit a flag or a variable.
 	DAGAliases map[string]string   `yaml:"dag_aliases"` // dag_id → "flow/deployment"
@@ -65,6 +69,8 @@ func defaultConfig() Config {
 		UpstreamMaxAttempts:    8,
 		UpstreamMaxConcurrency: 32,
 		AuthCacheTTL:           time.Minute,
+		ExposeConfig:           "False",
+		TestConnection:         gateway.TestConnectionDisabled,
 	}
 }
 
@@ -125,6 +131,8 @@ func settings() []setting {
 		{"passthrough-upstream", "GATEWAY_PASSTHROUGH_UPSTREAM", "auth mode passthrough: bearer (the Basic password is a Prefect API key) or basic (user:password is a self-hosted Prefect auth string)", str(func(c *Config) *string { return &c.PassthroughUpstream })},
 		{"passthrough-role", "GATEWAY_PASSTHROUGH_ROLE", "auth mode passthrough: the Airflow role of every caller Prefect accepts (default Admin)", str(func(c *Config) *string { return &c.PassthroughRole })},
 		{"auth-cache-ttl", "GATEWAY_AUTH_CACHE_TTL", "how long a verified password or a credential Prefect accepted is remembered", dur(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
+		{"expose-config", "GATEWAY_EXPOSE_CONFIG", "GET /config shows the gateway's settings (secrets hidden): False (Airflow's 403), True or non-sensitive-only", str(func(c *Config) *string { return &c.ExposeConfig })},
+		{"test-connection", "GATEWAY_TEST_CONNECTION", "POST /connections/test: Disabled (Airflow's 403), Hidden (the same) or Enabled (a TCP check of host and port)", str(func(c *Config) *string { return &c.TestConnection })},
 		{"sensitive-var-conn-names", "GATEWAY_SENSITIVE_VAR_CONN_NAMES", "comma-separated words, beside Airflow's own list, that make a variable or connection-extra key secret (Airflow's [core] sensitive_var_conn_names)", str(func(c *Config) *string { return &c.SensitiveVarConnNames })},
 	}
 }
@@ -268,6 +276,16 @@ func (c Config) validate() error {
 	}
 	if c.UpstreamMaxAttempts < 1 || c.UpstreamMaxConcurrency < 1 {
 		return fmt.Errorf("invalid GATEWAY_UPSTREAM_MAX_ATTEMPTS/GATEWAY_UPSTREAM_MAX_CONCURRENCY (%d/%d): must be at least 1", c.UpstreamMaxAttempts, c.UpstreamMaxConcurrency)
+	}
+	switch strings.ToLower(c.ExposeConfig) {
+	case "false", "true", "non-sensitive-only":
+	default:
+		return fmt.Errorf("invalid GATEWAY_EXPOSE_CONFIG %q: want False, True or non-sensitive-only", c.ExposeConfig)
+	}
+	switch strings.ToLower(c.TestConnection) {
+	case "disabled", "enabled", "hidden":
+	default:
+		return fmt.Errorf("invalid GATEWAY_TEST_CONNECTION %q: want Disabled, Enabled or Hidden", c.TestConnection)
 	}
 	if c.MaxPageLimit < 1 {
 		return fmt.Errorf("invalid GATEWAY_MAXIMUM_PAGE_LIMIT %d: must be at least 1", c.MaxPageLimit)
