@@ -34,7 +34,8 @@ type fakePrefect struct {
 	runs        []*wire.FlowRun // creation order
 	keys        map[string]string
 	taskRuns    []wire.TaskRun
-	events      []wire.Event // fake_events_test.go
+	events      []wire.Event      // fake_events_test.go
+	automations []wire.Automation // fake_prefect_more_test.go
 	seq         int
 	clock       time.Time
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -25,9 +26,10 @@ import (
 //	                                 cannot sort by), a window of the page's first events
 //	                                 (created_at), a window of its materializations
 //	                                 (producing tasks, up to maxProducerEvents), 1 for their
-//	                                 task runs' keys; +1 window for dag_ids
+//	                                 task runs' keys, 1 for the automations (consuming DAGs);
+//	                                 +1 window for dag_ids
 //	GET  /datasets/{uri}             1 (latest), 1 (earliest), a window of materializations,
-//	                                 1 for task keys
+//	                                 1 for task keys, 1 for the automations
 //	GET  /datasets/events            a window, 1 for task keys; +1 window for dataset_id, +2
 //	                                 for source_task_id
 //	POST /datasets/events            2 (the asset must exist, as in Airflow; the event)
@@ -82,7 +84,7 @@ func (s *Server) getDataset(c echo.Context) error {
 	if latest.Total == 0 || len(latest.Events) == 0 {
 		return notFound
 	}
-	facts, err := s.datasetFacts(ctx, sc, map[string]*wire.Event{uri: &latest.Events[0]})
+	facts, err := s.datasetFacts(ctx, sc, map[string]*wire.Event{uri: &latest.Events[0]}, nil)
 	if err != nil {
 		return err
 	}
@@ -105,8 +107,12 @@ func (s *Server) datasets(ctx context.Context, p *Principal, q translate.Dataset
 		return empty, BadRequest("Prefect knows %d assets; a listing reads at most %d to order them as Airflow does", total, maxDatasets)
 	}
 	var of map[string]bool
+	var automations []wire.Automation
 	if q.DAGIDs != nil {
-		if of, err = s.assetsOfDAGs(ctx, p, sc, q.DAGIDs, now); err != nil {
+		if automations, err = s.prefect.AllAutomations(ctx); err != nil {
+			return empty, FromUpstream(fmt.Errorf("read automations: %w", err))
+		}
+		if of, err = s.assetsOfDAGs(ctx, p, q.DAGIDs, assets, automations, now); err != nil {
 			return empty, err
 		}
 	}
@@ -133,7 +139,7 @@ func (s *Server) datasets(ctx context.Context, p *Principal, q translate.Dataset
 	for _, d := range page {
 		pageLatest[d.URI] = latest[d.URI]
 	}
-	facts, err := s.datasetFacts(ctx, sc, pageLatest)
+	facts, err := s.datasetFacts(ctx, sc, pageLatest, automations)
 	if err != nil {
 		return empty, err
 	}
@@ -179,7 +185,7 @@ func (s *Server) firstEvents(ctx context.Context, sc deploymentScope, uris []str
 
 // datasetFacts gathers, for assets whose latest event is known, their earliest event and
 // producing tasks.
-func (s *Server) datasetFacts(ctx context.Context, sc deploymentScope, latest map[string]*wire.Event) (map[string]*translate.DatasetFacts, error) {
+func (s *Server) datasetFacts(ctx context.Context, sc deploymentScope, latest map[string]*wire.Event, automations []wire.Automation) (map[string]*translate.DatasetFacts, error) {
 	out := make(map[string]*translate.DatasetFacts, len(latest))
 	uris := make([]string, 0, len(latest))
 	for uri, ev := range latest {
@@ -216,6 +222,32 @@ func (s *Server) datasetFacts(ctx context.Context, sc deploymentScope, latest ma
 			continue // materialized outside any DAG (e.g. through this API): no producing task
 		}
 		out[ev.Resource.ID()].AddMaterialization(dag, task, ev.Occurred)
+	}
+	if automations == nil {
+		if automations, err = s.prefect.AllAutomations(ctx); err != nil {
+			return nil, FromUpstream(fmt.Errorf("read automations: %w", err))
+		}
+	}
+	consumers := map[string][]translate.AssetConsumer{}
+	var depIDs []string
+	for _, uri := range uris {
+		for _, c := range translate.AssetConsumers(automations, uri) {
+			if sc.ids == nil || slices.Contains(sc.ids, c.DeploymentID) {
+				consumers[uri] = append(consumers[uri], c)
+				depIDs = append(depIDs, c.DeploymentID)
+			}
+		}
+	}
+	dags, err := s.dagIDsOf(ctx, sc, depIDs)
+	if err != nil {
+		return nil, err
+	}
+	for uri, cs := range consumers {
+		for _, c := range cs {
+			if dag, ok := dags[c.DeploymentID]; ok {
+				out[uri].AddConsumer(dag, c.Created, c.Updated)
+			}
+		}
 	}
 	return out, nil
 }
@@ -263,8 +295,9 @@ func (s *Server) eventSources(ctx context.Context, sc deploymentScope, events []
 	}, nil
 }
 
-// assetsOfDAGs is the set of assets the given DAGs materialized (dag_ids of GET /datasets).
-func (s *Server) assetsOfDAGs(ctx context.Context, p *Principal, sc deploymentScope, dagIDs []string, now time.Time) (map[string]bool, error) {
+// assetsOfDAGs is the set of assets the given DAGs materialized or are triggered by (dag_ids
+// of GET /datasets), among assets.
+func (s *Server) assetsOfDAGs(ctx context.Context, p *Principal, dagIDs []string, assets []wire.Event, automations []wire.Automation, now time.Time) (map[string]bool, error) {
 	var deps []string
 	for _, id := range dagIDs {
 		if !p.CanAccessDAG(id) {
@@ -290,6 +323,13 @@ func (s *Server) assetsOfDAGs(ctx context.Context, p *Principal, sc deploymentSc
 	}
 	for _, ev := range events {
 		out[ev.Resource.ID()] = true
+	}
+	for _, a := range assets {
+		for _, c := range translate.AssetConsumers(automations, a.Resource.ID()) {
+			if slices.Contains(deps, c.DeploymentID) {
+				out[a.Resource.ID()] = true
+			}
+		}
 	}
 	return out, nil
 }

@@ -54,6 +54,20 @@ func newDatasetsEnv(t *testing.T, adjust ...func(*Options)) *datasetsEnv {
 	e.fake.addEvent(assetEvent(translate.AssetMaterialized, "s3://b/orders", e.base.Add(4*time.Minute), id(3), runRelated(e.dep, "etl", e.run, "tr-orders")...))
 	e.fake.addEvent(assetEvent(translate.AssetMaterialized, "s3://b/pay", e.base.Add(3*time.Minute), id(4), runRelated(e.payroll, "payroll", pay, "tr-pay")...))
 	e.fake.addEvent(assetEvent(translate.AssetMaterialized, "s3://b/manual", e.base.Add(5*time.Minute), id(5)))
+	created := e.base.Add(-time.Hour)
+	e.fake.mu.Lock()
+	e.fake.automations = append(e.fake.automations,
+		wire.Automation{ID: "a1", Name: "payroll on orders", Enabled: true, Created: &created, Updated: &created,
+			Trigger: wire.AutomationTrigger{Type: "compound", Triggers: []wire.AutomationTrigger{{Type: "event",
+				Match: map[string]any{"prefect.resource.id": []any{"s3://b/ord*"}}, Expect: []string{translate.AssetMaterialized}}}},
+			Actions: []wire.AutomationAction{{Type: "run-deployment", Source: "selected", DeploymentID: &e.payroll.ID}}},
+		wire.Automation{ID: "a2", Name: "disabled", Enabled: false,
+			Trigger: wire.AutomationTrigger{Type: "event", Match: map[string]any{"prefect.resource.id": "s3://b/pay"}},
+			Actions: []wire.AutomationAction{{Type: "run-deployment", Source: "selected", DeploymentID: &e.dep.ID}}},
+		wire.Automation{ID: "a3", Name: "other events", Enabled: true,
+			Trigger: wire.AutomationTrigger{Type: "event", Match: map[string]any{"prefect.resource.id": "s3://b/pay"}, Expect: []string{"prefect.flow-run.Completed"}},
+			Actions: []wire.AutomationAction{{Type: "run-deployment", Source: "selected", DeploymentID: &e.dep.ID}}})
+	e.fake.mu.Unlock()
 	e.fake.addEvent(assetEvent("prefect.asset.materialization.failed", "s3://b/orders", e.base.Add(6*time.Minute), id(6), runRelated(e.dep, "etl", e.run, "tr-orders")...))
 	return e
 }
@@ -86,22 +100,24 @@ func TestDatasets(t *testing.T) {
 	}
 	orders := all.Datasets[1]
 	want := translate.Dataset{ID: translate.DatasetID("s3://b/orders"), URI: "s3://b/orders", Extra: map[string]any{"name": "asset s3://b/orders"},
-		CreatedAt: "2024-05-01T00:02:00+00:00", UpdatedAt: "2024-05-01T00:06:00+00:00", ConsumingDAGs: []translate.DatasetConsumer{},
+		CreatedAt: "2024-05-01T00:02:00+00:00", UpdatedAt: "2024-05-01T00:06:00+00:00",
+		ConsumingDAGs: []translate.DatasetConsumer{{DAGID: strp("payroll.monthly"), CreatedAt: "2024-04-30T23:00:00+00:00", UpdatedAt: "2024-04-30T23:00:00+00:00"}},
 		ProducingTasks: []translate.DatasetProducer{{DAGID: strp("etl.daily"), TaskID: strp("write_orders"),
 			CreatedAt: "2024-05-01T00:02:00+00:00", UpdatedAt: "2024-05-01T00:04:00+00:00"}}}
 	if !equalJSON(orders, want) {
 		t.Errorf("orders\n got %s\nwant %s", mustMarshal(orders), mustMarshal(want))
 	}
-	if len(all.Datasets[0].ProducingTasks) != 0 || len(all.Datasets[3].ProducingTasks) != 0 {
+	if len(all.Datasets[0].ProducingTasks) != 0 || len(all.Datasets[3].ProducingTasks) != 0 || len(all.Datasets[2].ConsumingDAGs) != 0 {
 		t.Errorf("a dataset no DAG materialized has producing tasks: %+v", all.Datasets)
 	}
-	if calls := normalizeCalls(e.fake.takeCalls()); len(calls) > 7 {
+	if calls := normalizeCalls(e.fake.takeCalls()); len(calls) > 8 {
 		t.Errorf("%d calls: %v", len(calls), calls)
 	}
 	for _, tc := range []struct{ query, want string }{
 		{"?uri_pattern=ORD", `["s3://b/orders"]`},
 		{"?uri_pattern=b/_a%25", `["s3://b/manual","s3://b/pay","s3://b/raw"]`},
-		{"?dag_ids=payroll.monthly,nope.nope", `["s3://b/pay"]`},
+		{"?dag_ids=payroll.monthly,nope.nope&order_by=uri", `["s3://b/orders","s3://b/pay"]`},
+		{"?dag_ids=etl.daily&order_by=uri", `["s3://b/orders"]`},
 		{"?order_by=-updated_at&limit=2", `["s3://b/orders","s3://b/manual"]`},
 		{"?order_by=created_at&offset=1&limit=2", `["s3://b/orders","s3://b/pay"]`},
 	} {

@@ -42,6 +42,15 @@ func (f *fakePrefect) handleMore(w http.ResponseWriter, r *http.Request, path st
 			return false
 		})
 		fakeJSON(w, 200, map[string]any{"deleted": deleted})
+	case r.Method == http.MethodPost && path == "/automations/filter":
+		var body struct {
+			Limit  *int `json:"limit"`
+			Offset int  `json:"offset"`
+		}
+		if !fakeDecodeStrict(w, r, []string{"sort", "limit", "offset", "automations"}, &body) || !f.checkLimit(w, body.Limit) {
+			return true
+		}
+		fakeJSON(w, 200, fakePage(f.automations, body.Offset, body.Limit))
 	default:
 		return f.handleEvents(w, r, path, parts)
 	}

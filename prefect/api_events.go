@@ -134,3 +134,24 @@ func window(events []wire.Event, offset, limit int) []wire.Event {
 	}
 	return events[offset:min(len(events), offset+limit)]
 }
+
+// MaxAutomations bounds the automations AllAutomations reads.
+const MaxAutomations = 1000
+
+// AllAutomations reads every automation, 200 a call, up to MaxAutomations.
+func (c *Client) AllAutomations(ctx context.Context) ([]wire.Automation, error) {
+	all := []wire.Automation{}
+	for offset := 0; offset < MaxAutomations; offset += MaxLimit {
+		var page []wire.Automation
+		body := map[string]any{"limit": MaxLimit, "offset": offset}
+		if _, err := c.do(ctx, call{method: http.MethodPost, path: "/automations/filter", body: body, out: &page,
+			endpoint: "automations/filter", retry: true}); err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if len(page) < MaxLimit {
+			break
+		}
+	}
+	return all, nil
+}

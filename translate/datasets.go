@@ -27,7 +27,8 @@ import (
 //	created_at          its earliest asset event still kept; updated_at its latest
 //	producing_tasks     the (DAG, task) of its materializations: the event's deployment and
 //	                    its task run's key
-//	consuming_dags      [] (deployment triggers on an asset are not read yet)
+//	consuming_dags      the deployments that deployment triggers (automations) on the asset
+//	                    start: Airflow's dataset-scheduled DAGs (AssetConsumers)
 //	dataset event       a prefect.asset.materialization.succeeded event (Airflow records a
 //	                    dataset event for each successful update); its id is encoded as an
 //	                    event_log_id (EventLogID)
@@ -313,6 +314,7 @@ type DatasetFacts struct {
 	Latest, Earliest *wire.Event
 	producers        map[[2]string]*DatasetProducer
 	order            [][2]string
+	consumers        []DatasetConsumer
 }
 
 // AddMaterialization records a materialization by (dagID, taskID) at the given time.
@@ -357,6 +359,8 @@ func ToDataset(uri string, d DatasetFacts) Dataset {
 	for _, k := range keys {
 		out.ProducingTasks = append(out.ProducingTasks, *d.producers[k])
 	}
+	out.ConsumingDAGs = append(out.ConsumingDAGs, d.consumers...)
+	sort.Slice(out.ConsumingDAGs, func(i, j int) bool { return deref(out.ConsumingDAGs[i].DAGID) < deref(out.ConsumingDAGs[j].DAGID) })
 	return out
 }
 
@@ -434,4 +438,92 @@ func NewDatasetEventCreate(req CreateDatasetEvent, known wire.Resource, id strin
 	return wire.EventCreate{ID: id, Occurred: now.UTC(), Event: AssetMaterialized, Resource: resource,
 		Related: []wire.Resource{{prefectResourceID: GatewayMaterializer, prefectResourceRole: materializedByRole}},
 		Payload: req.Extra}
+}
+
+// AssetConsumer is a deployment a trigger on an asset starts: Airflow's dataset-scheduled DAG.
+type AssetConsumer struct {
+	DeploymentID     string
+	Created, Updated time.Time
+}
+
+// AssetConsumers are the deployments that enabled automations start on events of the asset
+// uri: a run-deployment action of a selected deployment, behind an event trigger (alone or
+// within a compound or sequence trigger) that matches the asset's resource id and expects
+// asset events (or any event).
+func AssetConsumers(automations []wire.Automation, uri string) []AssetConsumer {
+	var out []AssetConsumer
+	for _, a := range automations {
+		if !a.Enabled || !triggerOnAsset(a.Trigger, uri) {
+			continue
+		}
+		for _, act := range a.Actions {
+			if act.Type != "run-deployment" || act.DeploymentID == nil || (act.Source != "" && act.Source != "selected") {
+				continue
+			}
+			c := AssetConsumer{DeploymentID: *act.DeploymentID}
+			if a.Created != nil {
+				c.Created = *a.Created
+			}
+			c.Updated = c.Created
+			if a.Updated != nil {
+				c.Updated = *a.Updated
+			}
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func triggerOnAsset(t wire.AutomationTrigger, uri string) bool {
+	for _, sub := range t.Triggers {
+		if triggerOnAsset(sub, uri) {
+			return true
+		}
+	}
+	if t.Type != "" && t.Type != "event" {
+		return false
+	}
+	expectsAsset := len(t.Expect) == 0
+	for _, e := range t.Expect {
+		expectsAsset = expectsAsset || strings.HasPrefix(e, AssetEventPrefix) || e == "*" || e == "prefect.asset*"
+	}
+	if !expectsAsset {
+		return false
+	}
+	switch v := t.Match[prefectResourceID].(type) {
+	case string:
+		return resourceMatches(v, uri)
+	case []any:
+		for _, x := range v {
+			if s, ok := x.(string); ok && resourceMatches(s, uri) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// resourceMatches is Prefect's match of a resource id: exact, or a prefix ending in '*'.
+func resourceMatches(expr, id string) bool {
+	if p, ok := strings.CutSuffix(expr, "*"); ok {
+		return strings.HasPrefix(id, p)
+	}
+	return expr == id
+}
+
+// AddConsumer records a consuming DAG.
+func (d *DatasetFacts) AddConsumer(dagID string, created, updated time.Time) {
+	for _, c := range d.consumers {
+		if deref(c.DAGID) == dagID {
+			return
+		}
+	}
+	d.consumers = append(d.consumers, DatasetConsumer{DAGID: optString(dagID), CreatedAt: FormatTime(created), UpdatedAt: FormatTime(updated)})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
