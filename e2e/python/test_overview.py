@@ -92,8 +92,17 @@ def test_datasets(client, seed, prefect):
     subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "materialize_flow.py"), flow_name,
                     seed.deployment_ids[dag_id], "m1", asset, raw], check=True, capture_output=True)
     api = dataset_api.DatasetApi(client)
-    ds = wait_for(lambda: (lambda d: d if d.producing_tasks else None)(api.get_dataset(asset)),
-                  "the materialization", timeout=60)
+
+    def materialized():
+        try:
+            d = api.get_dataset(asset)
+        except ApiException as e:
+            if e.status == 404:  # Prefect persists events in batches: not there yet
+                return None
+            raise
+        return d if d.producing_tasks else None
+
+    ds = wait_for(materialized, "the materialization", timeout=60)
     assert ds.uri == asset and ds.producing_tasks[0].dag_id == dag_id
     assert ds.producing_tasks[0].task_id.startswith("write_orders")
     page = api.get_datasets(uri_pattern=seed.prefix, order_by="uri")
