@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -105,26 +104,6 @@ type DatasetCollection struct {
 	TotalEntries int       `json:"total_entries"`
 }
 
-// DatasetEvent is Airflow's DatasetEvent (with the id Airflow's server sends too).
-type DatasetEvent struct {
-	ID             int64          `json:"id"`
-	DatasetID      int            `json:"dataset_id"`
-	DatasetURI     string         `json:"dataset_uri"`
-	Extra          map[string]any `json:"extra"`
-	SourceTaskID   *string        `json:"source_task_id"`
-	SourceDAGID    *string        `json:"source_dag_id"`
-	SourceRunID    *string        `json:"source_run_id"`
-	SourceMapIndex *int           `json:"source_map_index"`
-	CreatedDAGRuns []any          `json:"created_dagruns"`
-	Timestamp      string         `json:"timestamp"`
-}
-
-// DatasetEventCollection is Airflow's DatasetEventCollection.
-type DatasetEventCollection struct {
-	DatasetEvents []DatasetEvent `json:"dataset_events"`
-	TotalEntries  int            `json:"total_entries"`
-}
-
 // DatasetQuery is a parsed GET /datasets query.
 type DatasetQuery struct {
 	Page       Page
@@ -154,50 +133,6 @@ func ParseDatasetQuery(q url.Values, maxLimit int) (DatasetQuery, error) {
 // MatchesURIPattern is uri_pattern's ILIKE '%pattern%'.
 func (q DatasetQuery) MatchesURIPattern(uri string) bool {
 	return q.URIPattern == "" || MatchDAGIDPattern(q.URIPattern, uri)
-}
-
-// DatasetEventQuery is a parsed GET /datasets/events query.
-type DatasetEventQuery struct {
-	Page                             Page
-	Desc                             bool
-	DatasetID                        int // 0: any, as Airflow ignores a zero filter
-	SourceDAGID, SourceRunID, TaskID string
-	// Nothing is set when no event can match (a non-zero source_map_index: no event has one).
-	Nothing bool
-}
-
-// ParseDatasetEventQuery reads GET /datasets/events' query; source_task_id needs
-// source_run_id, for the reason ParseEventLogQuery gives.
-func ParseDatasetEventQuery(q url.Values, maxLimit int) (DatasetEventQuery, error) {
-	page, err := ParsePage(q.Get("limit"), q.Get("offset"), maxLimit)
-	if err != nil {
-		return DatasetEventQuery{}, err
-	}
-	order, err := ParseOrderBy(q.Get("order_by"), datasetEventOrderDef, DatasetEventOrderFields)
-	if err != nil {
-		return DatasetEventQuery{}, err
-	}
-	out := DatasetEventQuery{Page: page, Desc: order.Desc, SourceDAGID: q.Get("source_dag_id"),
-		SourceRunID: q.Get("source_run_id"), TaskID: q.Get("source_task_id")}
-	if v := q.Get("dataset_id"); v != "" {
-		if out.DatasetID, err = strconv.Atoi(v); err != nil {
-			return DatasetEventQuery{}, fmt.Errorf("dataset_id %q is not an integer", v)
-		}
-	}
-	if v := q.Get("source_map_index"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return DatasetEventQuery{}, fmt.Errorf("source_map_index %q is not an integer", v)
-		}
-		out.Nothing = n != 0
-	}
-	if strings.ContainsAny(out.SourceRunID, "*?") || strings.HasPrefix(out.SourceRunID, "!") {
-		return DatasetEventQuery{}, fmt.Errorf("source_run_id %q holds a character ('*', '?' or a leading '!') that Prefect's event filter reads as a pattern, so it cannot be matched exactly", out.SourceRunID)
-	}
-	if out.TaskID != "" && out.SourceRunID == "" {
-		return DatasetEventQuery{}, fmt.Errorf("source_task_id can only be filtered together with source_run_id: Prefect's events name a task run's key only inside the run")
-	}
-	return out, nil
 }
 
 // AssetFilter is the event filter of asset events: names (prefixes when nil), the assets'
@@ -282,32 +217,6 @@ func EventFlowRunName(ev wire.Event) string {
 	return ""
 }
 
-// EventSources names what an asset event came from: dagOf maps its deployment to a dag_id
-// ("" for none), taskKeyOf its task run to a task key.
-type EventSources struct {
-	DAGOf     func(ev wire.Event) string
-	TaskKeyOf func(taskRunID string) string
-}
-
-// ToDatasetEvent is the Airflow dataset event of a materialization event.
-func ToDatasetEvent(ev wire.Event, src EventSources) DatasetEvent {
-	uri := ev.Resource.ID()
-	out := DatasetEvent{ID: EventLogID(ev.Occurred, ev.ID), DatasetID: DatasetID(uri), DatasetURI: uri,
-		Extra: map[string]any{}, CreatedDAGRuns: []any{}, Timestamp: FormatTime(ev.Occurred)}
-	if len(ev.Payload) > 0 {
-		var payload map[string]any
-		if json.Unmarshal(ev.Payload, &payload) == nil && payload != nil {
-			out.Extra = payload
-		}
-	}
-	out.SourceDAGID = optString(src.DAGOf(ev))
-	out.SourceRunID = optString(EventFlowRunName(ev))
-	if tr := EventTaskRunID(ev); tr != "" {
-		out.SourceTaskID = optString(src.TaskKeyOf(tr))
-	}
-	return out
-}
-
 // DatasetFacts gathers what the events of one asset tell: its latest and earliest events and
 // the (DAG, task) of its materializations.
 type DatasetFacts struct {
@@ -387,143 +296,4 @@ func SortDatasets(ds []Dataset, o OrderBy) {
 		}
 		return a < b
 	})
-}
-
-// CreateDatasetEvent is a parsed POST /datasets/events body.
-type CreateDatasetEvent struct {
-	URI   string
-	Extra map[string]any
-}
-
-// ParseCreateDatasetEvent reads the body as Airflow's CreateDatasetEventSchema does: a
-// dataset_uri string, an optional extra object, no other field.
-func ParseCreateDatasetEvent(body []byte) (CreateDatasetEvent, error) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
-		return CreateDatasetEvent{}, &InputError{Title: "Bad Request", Detail: "The request body must be a JSON object"}
-	}
-	var unknown []string
-	for k := range fields {
-		if k != "dataset_uri" && k != "extra" {
-			unknown = append(unknown, fmt.Sprintf("'%s': ['Unknown field.']", k))
-		}
-	}
-	if unknown != nil {
-		sort.Strings(unknown)
-		return CreateDatasetEvent{}, &InputError{Title: "Bad Request", Detail: "{" + strings.Join(unknown, ", ") + "}"}
-	}
-	var out CreateDatasetEvent
-	if err := json.Unmarshal(fields["dataset_uri"], &out.URI); err != nil || out.URI == "" {
-		return CreateDatasetEvent{}, &InputError{Title: "Bad Request", Detail: "{'dataset_uri': ['Not a valid string.']}"}
-	}
-	out.Extra = map[string]any{}
-	if raw, ok := fields["extra"]; ok && string(raw) != "null" {
-		if err := json.Unmarshal(raw, &out.Extra); err != nil {
-			return CreateDatasetEvent{}, &InputError{Title: "Bad Request", Detail: "{'extra': ['Not a valid mapping type.']}"}
-		}
-	}
-	out.Extra["from_rest_api"] = true
-	return out, nil
-}
-
-// NewDatasetEventCreate is the Prefect event for a dataset event created through the API:
-// a successful materialization of the asset, by the gateway, with the caller's extra.
-func NewDatasetEventCreate(req CreateDatasetEvent, known wire.Resource, id string, now time.Time) wire.EventCreate {
-	resource := wire.Resource{prefectResourceID: req.URI}
-	for _, label := range []string{prefectResourceName, assetDescription, assetURL, assetOwners} {
-		if v, ok := known[label]; ok {
-			resource[label] = v
-		}
-	}
-	return wire.EventCreate{ID: id, Occurred: now.UTC(), Event: AssetMaterialized, Resource: resource,
-		Related: []wire.Resource{{prefectResourceID: GatewayMaterializer, prefectResourceRole: materializedByRole}},
-		Payload: req.Extra}
-}
-
-// AssetConsumer is a deployment a trigger on an asset starts: Airflow's dataset-scheduled DAG.
-type AssetConsumer struct {
-	DeploymentID     string
-	Created, Updated time.Time
-}
-
-// AssetConsumers are the deployments that enabled automations start on events of the asset
-// uri: a run-deployment action of a selected deployment, behind an event trigger (alone or
-// within a compound or sequence trigger) that matches the asset's resource id and expects
-// asset events (or any event).
-func AssetConsumers(automations []wire.Automation, uri string) []AssetConsumer {
-	var out []AssetConsumer
-	for _, a := range automations {
-		if !a.Enabled || !triggerOnAsset(a.Trigger, uri) {
-			continue
-		}
-		for _, act := range a.Actions {
-			if act.Type != "run-deployment" || act.DeploymentID == nil || (act.Source != "" && act.Source != "selected") {
-				continue
-			}
-			c := AssetConsumer{DeploymentID: *act.DeploymentID}
-			if a.Created != nil {
-				c.Created = *a.Created
-			}
-			c.Updated = c.Created
-			if a.Updated != nil {
-				c.Updated = *a.Updated
-			}
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func triggerOnAsset(t wire.AutomationTrigger, uri string) bool {
-	for _, sub := range t.Triggers {
-		if triggerOnAsset(sub, uri) {
-			return true
-		}
-	}
-	if t.Type != "" && t.Type != "event" {
-		return false
-	}
-	expectsAsset := len(t.Expect) == 0
-	for _, e := range t.Expect {
-		expectsAsset = expectsAsset || strings.HasPrefix(e, AssetEventPrefix) || e == "*" || e == "prefect.asset*"
-	}
-	if !expectsAsset {
-		return false
-	}
-	switch v := t.Match[prefectResourceID].(type) {
-	case string:
-		return resourceMatches(v, uri)
-	case []any:
-		for _, x := range v {
-			if s, ok := x.(string); ok && resourceMatches(s, uri) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// resourceMatches is Prefect's match of a resource id: exact, or a prefix ending in '*'.
-func resourceMatches(expr, id string) bool {
-	if p, ok := strings.CutSuffix(expr, "*"); ok {
-		return strings.HasPrefix(id, p)
-	}
-	return expr == id
-}
-
-// AddConsumer records a consuming DAG.
-func (d *DatasetFacts) AddConsumer(dagID string, created, updated time.Time) {
-	for _, c := range d.consumers {
-		if deref(c.DAGID) == dagID {
-			return
-		}
-	}
-	d.consumers = append(d.consumers, DatasetConsumer{DAGID: optString(dagID), CreatedAt: FormatTime(created), UpdatedAt: FormatTime(updated)})
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
