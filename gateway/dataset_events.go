@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,9 +79,84 @@ func (s *Server) toDatasetEvents(ctx context.Context, sc deploymentScope, events
 	if err != nil {
 		return nil, err
 	}
+	created, err := s.createdRuns(ctx, sc, events)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]translate.DatasetEvent, 0, len(events))
 	for _, ev := range events {
-		out = append(out, translate.ToDatasetEvent(ev, src))
+		e := translate.ToDatasetEvent(ev, src)
+		e.CreatedDAGRuns = append(e.CreatedDAGRuns, created[ev.ID]...)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// createdRuns are the runs the deployment triggers of each event created: the flow runs of the
+// automation actions it triggered (one window of action events, one read of the runs).
+func (s *Server) createdRuns(ctx context.Context, sc deploymentScope, events []wire.Event) (map[string][]translate.BasicDAGRun, error) {
+	out := map[string][]translate.BasicDAGRun{}
+	if len(events) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(events))
+	earliest := events[0].Occurred
+	for i, ev := range events {
+		ids[i] = "prefect.event." + ev.ID
+		if ev.Occurred.Before(earliest) {
+			earliest = ev.Occurred
+		}
+	}
+	actions, _, err := s.prefect.EventWindow(ctx, wire.EventFilter{
+		Occurred:    wire.EventOccurred{Since: earliest.UTC(), Until: time.Now().UTC()},
+		Event:       &wire.EventNameFilter{Name: []string{translate.AutomationActionExecuted}},
+		AnyResource: []wire.EventAnyResource{{ID: ids}},
+		Order:       "ASC",
+	}, 0, maxProducerEvents)
+	if err != nil {
+		return nil, FromUpstream(fmt.Errorf("read the automation runs of dataset events: %w", err))
+	}
+	byTrigger := translate.TriggeredRuns(actions)
+	var runIDs []string
+	for _, ids := range byTrigger {
+		runIDs = append(runIDs, ids...)
+	}
+	if len(runIDs) == 0 {
+		return out, nil
+	}
+	runIDs = runIDs[:min(len(runIDs), prefect.MaxLimit)]
+	limit := len(runIDs)
+	runs, err := s.prefect.FilterFlowRuns(ctx, wire.Query{FlowRuns: &wire.FlowRunFilter{ID: &wire.AnyOf{Any: runIDs}}, Limit: &limit})
+	if err != nil {
+		return nil, FromUpstream(fmt.Errorf("read the runs dataset events created: %w", err))
+	}
+	depIDs := make([]string, 0, len(runs))
+	for _, r := range runs {
+		if r.DeploymentID != nil {
+			depIDs = append(depIDs, *r.DeploymentID)
+		}
+	}
+	dags, err := s.dagIDsOf(ctx, sc, depIDs)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]translate.BasicDAGRun{}
+	for _, r := range runs {
+		if r.DeploymentID == nil {
+			continue
+		}
+		dag, ok := dags[*r.DeploymentID]
+		if !ok || (sc.ids != nil && !slices.Contains(sc.ids, *r.DeploymentID)) {
+			continue // a run of a DAG the caller may not see
+		}
+		byID[r.ID] = translate.ToBasicDAGRun(translate.FromPrefectFlowRun(r, dag))
+	}
+	for trigger, ids := range byTrigger {
+		for _, id := range ids {
+			if run, ok := byID[id]; ok {
+				out[trigger] = append(out[trigger], run)
+			}
+		}
 	}
 	return out, nil
 }

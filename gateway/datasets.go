@@ -30,8 +30,9 @@ import (
 //	                                 +1 window for dag_ids
 //	GET  /datasets/{uri}             1 (latest), 1 (earliest), a window of materializations,
 //	                                 1 for task keys, 1 for the automations
-//	GET  /datasets/events            a window, 1 for task keys; +1 window for dataset_id, +2
-//	                                 for source_task_id
+//	GET  /datasets/events            a window, 1 for task keys, a window of the automation
+//	                                 actions the events triggered (+1 for the runs they
+//	                                 created); +1 window for dataset_id, +2 for source_task_id
 //	POST /datasets/events            2 (the asset must exist, as in Airflow; the event)
 //	GET  .../upstreamDatasetEvents   1 (the run), 1 (the automation runs that created it),
 //	                                 1 (their triggering events), 1 for task keys

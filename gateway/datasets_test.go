@@ -240,6 +240,13 @@ func TestUpstreamDatasetEvents(t *testing.T) {
 	if a.status != 200 || json.Unmarshal(a.body, &got) != nil || got.TotalEntries != 1 || got.DatasetEvents[0].DatasetURI != "s3://b/orders" {
 		t.Errorf("triggered run: %d %s", a.status, a.body)
 	}
+	if len(got.DatasetEvents) == 1 && (len(got.DatasetEvents[0].CreatedDAGRuns) != 1 || got.DatasetEvents[0].CreatedDAGRuns[0].DAGRunID != "triggered") {
+		t.Errorf("created_dagruns %+v", got.DatasetEvents[0].CreatedDAGRuns)
+	}
+	list := e.events(t, "?order_by=timestamp&limit=1")
+	if len(list.DatasetEvents[0].CreatedDAGRuns) != 1 || list.DatasetEvents[0].CreatedDAGRuns[0].DAGID != "etl.daily" {
+		t.Errorf("the listed event's created_dagruns %+v", list.DatasetEvents[0].CreatedDAGRuns)
+	}
 	a = e.do(http.MethodGet, "/dags/etl.daily/dagRuns/r0/upstreamDatasetEvents", "")
 	if a.status != 200 || !jsonEqual(a.body, []byte(`{"dataset_events":[],"total_entries":0}`)) {
 		t.Errorf("a run nothing triggered: %d %s", a.status, a.body)

@@ -39,7 +39,7 @@ func TestOverviewCallBudget(t *testing.T) {
 		{"datasets", "GET", "/datasets", "", 200, []string{filter, filter, filter, "POST /task_runs/filter", "POST /automations/filter"}},
 		{"datasets of a DAG", "GET", "/datasets?dag_ids=etl.daily", "", 200, []string{filter, "POST /automations/filter", filter, filter, filter, "POST /task_runs/filter"}},
 		{"one dataset", "GET", "/datasets/s3%3A%2F%2Fb%2Forders", "", 200, []string{filter, filter, filter, "POST /task_runs/filter", "POST /automations/filter"}},
-		{"dataset events", "GET", "/datasets/events", "", 200, []string{filter, "POST /task_runs/filter"}},
+		{"dataset events", "GET", "/datasets/events", "", 200, []string{filter, "POST /task_runs/filter", filter}},
 		{"create a dataset event", "POST", "/datasets/events", `{"dataset_uri":"s3://b/raw"}`, 200, []string{filter, "POST /events"}},
 		{"upstream dataset events", "GET", "/dags/etl.daily/dagRuns/r0/upstreamDatasetEvents", "", 200, []string{"POST /flow_runs/filter", filter}},
 		{"delete a DAG with no runs", "DELETE", "/dags/payroll.monthly", "", 204, []string{"POST /flow_runs/count", "POST /flow_runs/bulk_delete"}},

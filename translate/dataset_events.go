@@ -24,7 +24,7 @@ type DatasetEvent struct {
 	SourceDAGID    *string        `json:"source_dag_id"`
 	SourceRunID    *string        `json:"source_run_id"`
 	SourceMapIndex *int           `json:"source_map_index"`
-	CreatedDAGRuns []any          `json:"created_dagruns"`
+	CreatedDAGRuns []BasicDAGRun  `json:"created_dagruns"`
 	Timestamp      string         `json:"timestamp"`
 }
 
@@ -89,7 +89,7 @@ type EventSources struct {
 func ToDatasetEvent(ev wire.Event, src EventSources) DatasetEvent {
 	uri := ev.Resource.ID()
 	out := DatasetEvent{ID: EventLogID(ev.Occurred, ev.ID), DatasetID: DatasetID(uri), DatasetURI: uri,
-		Extra: map[string]any{}, CreatedDAGRuns: []any{}, Timestamp: FormatTime(ev.Occurred)}
+		Extra: map[string]any{}, CreatedDAGRuns: []BasicDAGRun{}, Timestamp: FormatTime(ev.Occurred)}
 	if len(ev.Payload) > 0 {
 		var payload map[string]any
 		if json.Unmarshal(ev.Payload, &payload) == nil && payload != nil {
@@ -154,3 +154,47 @@ func NewDatasetEventCreate(req CreateDatasetEvent, known wire.Resource, id strin
 		Related: []wire.Resource{{prefectResourceID: GatewayMaterializer, prefectResourceRole: materializedByRole}},
 		Payload: req.Extra}
 }
+
+// BasicDAGRun is a run a dataset event created, as Airflow's server writes it (its document
+// calls the id run_id; the server sends dag_run_id, as here).
+type BasicDAGRun struct {
+	DAGRunID          string  `json:"dag_run_id"`
+	DAGID             string  `json:"dag_id"`
+	LogicalDate       *string `json:"logical_date"`
+	StartDate         *string `json:"start_date"`
+	EndDate           *string `json:"end_date"`
+	State             string  `json:"state"`
+	DataIntervalStart *string `json:"data_interval_start"`
+	DataIntervalEnd   *string `json:"data_interval_end"`
+}
+
+// ToBasicDAGRun is the BasicDAGRun of a DAG run.
+func ToBasicDAGRun(r DAGRun) BasicDAGRun {
+	return BasicDAGRun{DAGRunID: r.DAGRunID, DAGID: r.DAGID, LogicalDate: r.LogicalDate, StartDate: r.StartDate,
+		EndDate: r.EndDate, State: r.State, DataIntervalStart: r.DataIntervalStart, DataIntervalEnd: r.DataIntervalEnd}
+}
+
+// TriggeredRuns reads automation-action events (prefect.automation.action.executed): for each
+// triggering event id, the ids of the flow runs its actions created.
+func TriggeredRuns(actions []wire.Event) map[string][]string {
+	out := map[string][]string{}
+	for _, a := range actions {
+		var trigger string
+		var runs []string
+		for _, r := range a.Related {
+			switch {
+			case r.Role() == "triggering-event" && strings.HasPrefix(r.ID(), "prefect.event."):
+				trigger = strings.TrimPrefix(r.ID(), "prefect.event.")
+			case r.Role() == "flow-run" && strings.HasPrefix(r.ID(), "prefect.flow-run."):
+				runs = append(runs, strings.TrimPrefix(r.ID(), "prefect.flow-run."))
+			}
+		}
+		if trigger != "" {
+			out[trigger] = append(out[trigger], runs...)
+		}
+	}
+	return out
+}
+
+// AutomationActionExecuted is the event Prefect records when an automation's action ran.
+const AutomationActionExecuted = "prefect.automation.action.executed"

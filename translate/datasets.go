@@ -30,7 +30,8 @@ import (
 //	                    start: Airflow's dataset-scheduled DAGs (AssetConsumers)
 //	dataset event       a prefect.asset.materialization.succeeded event (Airflow records a
 //	                    dataset event for each successful update); its id is encoded as an
-//	                    event_log_id (EventLogID)
+//	                    event_log_id (EventLogID); created_dagruns are the flow runs
+//	                    the automations it triggered created
 //
 // A dataset event created through the API is such an event with the materialized-by related
 // resource "airflow-prefect-gateway" and {"from_rest_api": true} in its payload, as Airflow
