@@ -667,32 +667,53 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 // runs with one name (Prefect does not keep names unique) the one with the latest logical
 // date wins.
 func (s *Server) findDAGRun(ctx context.Context, dag prefect.ResolvedDAG, runID string) (wire.FlowRun, error) {
+	runs, err := s.prefect.FilterFlowRuns(ctx, runLookupQuery(dag, runID))
+	if err != nil {
+		return wire.FlowRun{}, FromUpstream(fmt.Errorf("find run %q of DAG %q: %w", runID, dag.DAGID, err))
+	}
+	if i := pickRun(runs, runID, func(r wire.FlowRun) wire.FlowRun { return r }); i >= 0 {
+		return runs[i], nil
+	}
+	return wire.FlowRun{}, dagRunNotFound(dag.DAGID, runID)
+}
+
+// runLookupFilter matches the runs that may answer to runID: by name, or by flow-run id
+// when runID is a UUID.
+func runLookupFilter(runID string) *wire.FlowRunFilter {
 	f := &wire.FlowRunFilter{Name: &wire.NameMatch{Any: []string{runID}}}
 	if uuidPattern.MatchString(runID) {
 		f.Operator = "or_"
 		f.ID = &wire.AnyOf{Any: []string{strings.ToLower(runID)}}
 	}
+	return f
+}
+
+// runLookupQuery reads the (at most two) runs of dag that may answer to runID, the latest
+// logical date first.
+func runLookupQuery(dag prefect.ResolvedDAG, runID string) wire.Query {
 	limit := 2
-	runs, err := s.prefect.FilterFlowRuns(ctx, wire.Query{
-		FlowRuns:    f,
+	return wire.Query{
+		FlowRuns:    runLookupFilter(runID),
 		Deployments: &wire.DeploymentFilter{ID: &wire.AnyOf{Any: []string{dag.Deployment.ID}}},
 		Sort:        "EXPECTED_START_TIME_DESC",
 		Limit:       &limit,
-	})
-	if err != nil {
-		return wire.FlowRun{}, FromUpstream(fmt.Errorf("find run %q of DAG %q: %w", runID, dag.DAGID, err))
 	}
-	for _, run := range runs {
-		if run.Name == runID {
-			return run, nil
+}
+
+// pickRun is the index of the run of runs (read by runLookupQuery) that answers to runID: a
+// name wins over an id. -1 when none does.
+func pickRun[T any](runs []T, runID string, flowRun func(T) wire.FlowRun) int {
+	for i, r := range runs {
+		if flowRun(r).Name == runID {
+			return i
 		}
 	}
-	for _, run := range runs {
-		if strings.EqualFold(run.ID, runID) {
-			return run, nil
+	for i, r := range runs {
+		if strings.EqualFold(flowRun(r).ID, runID) {
+			return i
 		}
 	}
-	return wire.FlowRun{}, dagRunNotFound(dag.DAGID, runID)
+	return -1
 }
 
 // resolveRunDAG finds the deployment of a DAG the caller may see; otherwise a 404 that does

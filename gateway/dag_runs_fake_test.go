@@ -36,6 +36,7 @@ type fakePrefect struct {
 	taskRuns    []wire.TaskRun
 	events      []wire.Event      // fake_events_test.go
 	automations []wire.Automation // fake_prefect_more_test.go
+	taskAPI     fakeTaskAPI       // task-run states, logs, artifacts, every label (task_instances_fake_test.go)
 	seq         int
 	clock       time.Time
 
@@ -369,11 +370,11 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 			if q.Page < 1 {
 				q.Page = 1
 			}
-			fakeJSON(w, 200, map[string]any{"results": fakePage(out, (q.Page-1)*limit, &limit), "count": len(out),
+			fakeJSON(w, 200, map[string]any{"results": f.withExtras(fakePage(out, (q.Page-1)*limit, &limit)), "count": len(out),
 				"limit": limit, "pages": (len(out) + limit - 1) / max(limit, 1), "page": q.Page})
 			return
 		}
-		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))
+		fakeJSON(w, 200, f.withExtras(fakePage(out, q.Offset, q.Limit)))
 	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "flow_runs" && parts[2] == "set_state":
 		f.setState(w, r, parts[1])
 	case r.Method == http.MethodDelete && len(parts) == 2 && parts[0] == "flow_runs":
@@ -397,25 +398,16 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 				// Prefect merges the given labels into the run's; decoding into the
 				// run's labels does the same for the ones the gateway reads.
 				_ = json.Unmarshal(raw, &run.Labels)
+				f.mergeLabels(run.ID, labels)
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
 		}
 		fakeJSON(w, 404, map[string]any{"exception_message": "Flow run with id " + parts[1] + " not found"})
-	case r.Method == http.MethodPost && path == "/task_runs/filter":
-		var q fakeQuery
-		if !fakeDecodeStrict(w, r, fakeFilterKeys, &q) || !f.checkLimit(w, q.Limit) {
+	default:
+		if f.handleTaskAPI(w, r, path, parts) { // task runs, logs, artifacts: task_instances_fake_test.go
 			return
 		}
-		var out []wire.TaskRun
-		for _, tr := range f.taskRuns {
-			if q.TaskRuns != nil && q.TaskRuns.FlowRunID != nil && !slices.Contains(q.TaskRuns.FlowRunID.Any, *tr.FlowRunID) {
-				continue
-			}
-			out = append(out, tr)
-		}
-		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))
-	default:
 		if !f.handleMore(w, r, path, parts) && !f.handleResource(w, r, path, parts) {
 			fakeDetail(w, 404, "Not Found")
 		}
@@ -529,6 +521,9 @@ func fakeJSONText(v any) string {
 }
 
 func (f *fakePrefect) matches(run *wire.FlowRun, q fakeQuery) bool {
+	if q.TaskRuns != nil && !f.hasTaskRun(run.ID, q.TaskRuns) {
+		return false
+	}
 	if q.Deployments != nil {
 		if run.DeploymentID == nil {
 			return false

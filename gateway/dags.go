@@ -278,6 +278,12 @@ func (d *dagAPI) dagTasks(c echo.Context, dagID string) ([]translate.Task, error
 	if err != nil {
 		return nil, err
 	}
+	return d.tasksOf(ctx, res)
+}
+
+// tasksOf are the tasks of a resolved DAG: those of its latest run that recorded task runs.
+func (d *dagAPI) tasksOf(ctx context.Context, res prefect.ResolvedDAG) ([]translate.Task, error) {
+	dagID := res.DAGID
 	// The latest run that recorded task runs: a run that has just been triggered has none
 	// yet and would hide the DAG's tasks. "Latest" is by start time (the expected start
 	// until it starts): flow runs made through create_flow_run get random (v4) ids, so

@@ -26,6 +26,7 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerPoolRoutes(v1)
 	s.registerSecurityRoutes(v1)
 	s.registerConfigRoutes(v1)
+	s.registerTaskInstanceRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
 }

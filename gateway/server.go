@@ -170,6 +170,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // into a 504 instead of a hung client.
 func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		c.Set(requestParentKey, c.Request().Context()) // for answers streamed past the deadline (logs)
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.RequestTimeout)
 		defer cancel()
 		c.SetRequest(c.Request().WithContext(ctx))

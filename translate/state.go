@@ -74,7 +74,8 @@ func StateTypesFilter(states []string) (types []wire.StateType, matchNothing boo
 }
 
 // TaskInstanceState maps a Prefect task-run state to Airflow's task-instance state
-// (DESIGN §4); nil (Airflow's "no status") when the task run has no state.
+// (DESIGN §4); nil (Airflow's "no status") when the task run has no state. Every PENDING
+// name but NotReady, Prefect 3.6's Submitting and InfrastructurePending included, is queued.
 func TaskInstanceState(t wire.StateType, name string) *string {
 	var s string
 	switch t {
@@ -85,6 +86,11 @@ func TaskInstanceState(t wire.StateType, name string) *string {
 		}
 	case wire.Pending:
 		s = "queued"
+		// Prefect leaves a task run whose upstream did not complete in Pending "NotReady"
+		// (prefect/task_engine.py: UpstreamTaskError); it never runs.
+		if name == "NotReady" {
+			s = "upstream_failed"
+		}
 	case wire.Paused:
 		s = "deferred"
 	case wire.Running, wire.Cancelling:
@@ -164,4 +170,45 @@ func ApplyState(run wire.FlowRun, state wire.State) wire.FlowRun {
 		run.NextScheduledStartTime = nil
 	}
 	return run
+}
+
+// prefectTaskStateTypes is the inverse of TaskInstanceState for one Airflow task state: the
+// Prefect state types whose task runs can report it (a superset where the state name
+// decides: SCHEDULED holds both scheduled and up_for_retry, PENDING queued and
+// upstream_failed). Airflow states Prefect never reports give none.
+func prefectTaskStateTypes(state string) []wire.StateType {
+	switch state {
+	case "success":
+		return []wire.StateType{wire.Completed}
+	case "running":
+		return []wire.StateType{wire.Running, wire.Cancelling}
+	case "failed":
+		return []wire.StateType{wire.Failed, wire.Crashed}
+	case "skipped":
+		return []wire.StateType{wire.Cancelled}
+	case "queued", "upstream_failed":
+		return []wire.StateType{wire.Pending}
+	case "scheduled", "up_for_retry":
+		return []wire.StateType{wire.Scheduled}
+	case "deferred":
+		return []wire.StateType{wire.Paused}
+	default: // up_for_reschedule, removed, restarting: no Prefect state maps to them
+		return nil
+	}
+}
+
+// TaskStateChange is the Prefect state proposed when Airflow sets a task instance to
+// new_state (UpdateTaskState: success, failed or skipped): Completed, Failed or Cancelled,
+// the states that report as them.
+func TaskStateChange(newState string) (wire.StateCreate, bool) {
+	msg := "Marked " + newState + " through the Airflow API"
+	switch newState {
+	case "success":
+		return wire.StateCreate{Type: wire.Completed, Message: msg}, true
+	case "failed":
+		return wire.StateCreate{Type: wire.Failed, Message: msg}, true
+	case "skipped":
+		return wire.StateCreate{Type: wire.Cancelled, Message: msg}, true
+	}
+	return wire.StateCreate{}, false
 }

@@ -90,13 +90,15 @@ type FlowFilter struct {
 
 // TaskRunFilter is the "task_runs" key.
 type TaskRunFilter struct {
-	Operator  string         `json:"operator,omitempty"`
-	ID        *AnyOf         `json:"id,omitempty"`
-	Name      *NameMatch     `json:"name,omitempty"`
-	State     *StateFilter   `json:"state,omitempty"`
-	StartTime *TimeRange     `json:"start_time,omitempty"`
-	EndTime   *TimeRange     `json:"end_time,omitempty"`
-	FlowRunID *NullableAnyOf `json:"flow_run_id,omitempty"`
+	Operator  string       `json:"operator,omitempty"`
+	ID        *AnyOf       `json:"id,omitempty"`
+	Name      *NameMatch   `json:"name,omitempty"`
+	State     *StateFilter `json:"state,omitempty"`
+	StartTime *TimeRange   `json:"start_time,omitempty"`
+	EndTime   *TimeRange   `json:"end_time,omitempty"`
+	// ExpectedStartTime is when the task run was (re)scheduled: its creation for most.
+	ExpectedStartTime *TimeRange     `json:"expected_start_time,omitempty"`
+	FlowRunID         *NullableAnyOf `json:"flow_run_id,omitempty"`
 }
 
 // Query is the body of /flow_runs, /deployments, /flows and /task_runs filter and count

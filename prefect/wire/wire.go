@@ -207,18 +207,21 @@ func plainJSONString(s []byte) bool {
 
 // TaskRun is Prefect's TaskRun.
 type TaskRun struct {
-	ID                string         `json:"id"`
-	Created           *time.Time     `json:"created"`
-	Updated           *time.Time     `json:"updated"`
-	Name              string         `json:"name"`
-	FlowRunID         *string        `json:"flow_run_id"`
-	TaskKey           string         `json:"task_key"`
-	DynamicKey        string         `json:"dynamic_key"`
-	Tags              []string       `json:"tags"`
-	Labels            map[string]any `json:"labels"`
-	StateType         *StateType     `json:"state_type"`
-	StateName         *string        `json:"state_name"`
-	RunCount          int            `json:"run_count"`
+	ID         string         `json:"id"`
+	Created    *time.Time     `json:"created"`
+	Updated    *time.Time     `json:"updated"`
+	Name       string         `json:"name"`
+	FlowRunID  *string        `json:"flow_run_id"`
+	TaskKey    string         `json:"task_key"`
+	DynamicKey string         `json:"dynamic_key"`
+	Tags       []string       `json:"tags"`
+	Labels     map[string]any `json:"labels"`
+	StateType  *StateType     `json:"state_type"`
+	StateName  *string        `json:"state_name"`
+	RunCount   int            `json:"run_count"`
+	// FlowRunRunCount is the run count of the flow run when this task run was made: a flow
+	// run re-run (retried, or cleared) makes new task runs under a higher count.
+	FlowRunRunCount   int            `json:"flow_run_run_count"`
 	ExpectedStartTime *time.Time     `json:"expected_start_time"`
 	StartTime         *time.Time     `json:"start_time"`
 	EndTime           *time.Time     `json:"end_time"`
