@@ -32,6 +32,7 @@ func TestOfficialAirflowClient(t *testing.T) {
 		"GATEWAY_USER=client",
 		"GATEWAY_PASSWORD=client-pass",
 		"PREFECT_API_URL="+prefectServer.URL,
+		"E2E_RUNNER=0", // the harness' runner serves the flows already
 	)
 	out, err := cmd.CombinedOutput()
 	t.Logf("official apache-airflow-client suite:\n%s", out)

@@ -19,6 +19,8 @@ var (
 	prefectServer *harness.PrefectServer
 	// seed makes test data in it.
 	seed *harness.Seeder
+	// runner executes the runs of e2e/flows/flows.py's deployments for real.
+	runner *harness.Runner
 )
 
 func TestMain(m *testing.M) {
@@ -42,9 +44,15 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
 		return 1
 	}
+	if runner, err = harness.StartRunner(srv.URL); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: FAIL: cannot start the real Prefect runner: %v\n", err)
+		return 1
+	}
+	defer runner.Stop()
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: tail of the prefect server log:\n%s\n", tail(srv.Log(), 4000))
+		fmt.Fprintf(os.Stderr, "e2e: tail of the prefect runner log:\n%s\n", tail(runner.Log(), 4000))
 	}
 	return code
 }

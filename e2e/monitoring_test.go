@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -62,12 +61,10 @@ func TestHealthFollowsPrefect(t *testing.T) {
 	if h.Metadatabase.Status == nil || *h.Metadatabase.Status != "healthy" {
 		t.Fatalf("metadatabase with Prefect up = %v, want healthy", h.Metadatabase.Status)
 	}
-	if h.Scheduler.Status == nil || *h.Scheduler.Status != "healthy" || h.Scheduler.Heartbeat == nil {
-		t.Fatalf("scheduler with Prefect up = %+v, want healthy with a heartbeat", h.Scheduler)
-	}
-	beat := *h.Scheduler.Heartbeat
-	if !strings.HasSuffix(beat, "+00:00") {
-		t.Errorf("heartbeat %q is not an Airflow UTC timestamp", beat)
+	// The harness' Prefect runs without its scheduler service (runs move only when a test moves
+	// them): the gateway says so, and makes up no heartbeat (Prefect keeps none).
+	if h.Scheduler.Status == nil || *h.Scheduler.Status != "unhealthy" || h.Scheduler.Heartbeat != nil {
+		t.Fatalf("scheduler of a Prefect without its scheduler service = %+v, want unhealthy without a heartbeat", h.Scheduler)
 	}
 
 	down.Store(true)
@@ -77,9 +74,6 @@ func TestHealthFollowsPrefect(t *testing.T) {
 	}
 	if h.Scheduler.Status == nil || *h.Scheduler.Status != "unhealthy" {
 		t.Fatalf("scheduler with Prefect down = %v, want unhealthy", h.Scheduler.Status)
-	}
-	if h.Scheduler.Heartbeat == nil || *h.Scheduler.Heartbeat != beat {
-		t.Errorf("heartbeat with Prefect down = %v, want the last one seen (%s)", h.Scheduler.Heartbeat, beat)
 	}
 	// The gateway keeps serving while Prefect is away.
 	if res := api.Get("/version"); res.Status != http.StatusOK {

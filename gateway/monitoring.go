@@ -3,31 +3,13 @@ package gateway
 import (
 	"context"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/sync/errgroup"
 
-	"airflow-prefect-gateway/translate"
+	"airflow-prefect-gateway/prefect/wire"
 )
-
-// healthState remembers when Prefect last answered /ready, for the scheduler heartbeat.
-type healthState struct {
-	mu       sync.Mutex
-	lastSeen time.Time
-}
-
-func (h *healthState) seen(t time.Time) {
-	h.mu.Lock()
-	h.lastSeen = t
-	h.mu.Unlock()
-}
-
-func (h *healthState) last() time.Time {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lastSeen
-}
 
 type healthStatus struct {
 	Status *string `json:"status"`
@@ -55,28 +37,39 @@ type healthInfo struct {
 	DagProcessor dagProcessorStatus `json:"dag_processor"`
 }
 
-// getHealth answers Airflow's HealthInfo from Prefect's /ready: the metadatabase is Prefect's
-// database, the scheduler is Prefect's API itself (it schedules and orchestrates), and its
-// heartbeat is the last time Prefect answered. Airflow reports components that never ran as
-// null; the gateway has no triggerer or DAG processor, so those stay null. Always 200, as in
-// Airflow: the body says what is unhealthy.
+// getHealth answers Airflow's HealthInfo from Prefect: the metadatabase is Prefect's
+// database (its /ready), and the scheduler what Prefect says of its scheduler service
+// (/admin/settings: server.services.scheduler.enabled): healthy when it runs, unhealthy when
+// it is off or Prefect is down, null when Prefect does not say (Prefect Cloud serves no
+// settings). Prefect keeps no heartbeat of its services, so latest_scheduler_heartbeat is
+// null. The gateway has no triggerer or DAG processor: Airflow reports components that never
+// ran as null. Always 200, as in Airflow: the body says what is unhealthy.
 func (s *Server) getHealth(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
-	status := "healthy"
-	if err := s.prefect.Ready(ctx); err != nil {
-		status = "unhealthy"
-	} else {
-		s.health.seen(time.Now())
+	var readyErr, settingsErr error
+	var settings wire.ServerSettings
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { readyErr = s.prefect.Ready(gctx); return nil })
+	g.Go(func() error { settings, settingsErr = s.prefect.ReadSettings(gctx); return nil })
+	_ = g.Wait()
+	healthy, unhealthy := "healthy", "unhealthy"
+	db := &healthy
+	if readyErr != nil {
+		db = &unhealthy
 	}
-	var hb *string
-	if t := s.health.last(); !t.IsZero() {
-		v := translate.FormatTime(t)
-		hb = &v
+	var scheduler *string
+	switch enabled := settings.Server.Services.Scheduler.Enabled; {
+	case readyErr != nil:
+		scheduler = &unhealthy
+	case settingsErr == nil && enabled != nil && *enabled:
+		scheduler = &healthy
+	case settingsErr == nil && enabled != nil:
+		scheduler = &unhealthy
 	}
 	info := healthInfo{
-		Metadatabase: healthStatus{Status: &status},
-		Scheduler:    schedulerStatus{Status: &status, Heartbeat: hb},
+		Metadatabase: healthStatus{Status: db},
+		Scheduler:    schedulerStatus{Status: scheduler},
 	}
 	return c.JSON(http.StatusOK, info)
 }

@@ -95,7 +95,6 @@ type Server struct {
 	echo    *echo.Echo
 	prefect *prefect.Client
 	log     *zap.Logger
-	health  *healthState
 	auth    *authenticator
 	// dags resolves dag_ids to deployments (cached per upstream credential).
 	dags *prefect.Resolver
@@ -113,7 +112,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Prefect == nil {
 		return nil, errors.New("gateway: a Prefect client is required")
 	}
-	s := &Server{opts: opts, prefect: opts.Prefect, log: opts.Logger, health: &healthState{},
+	s := &Server{opts: opts, prefect: opts.Prefect, log: opts.Logger,
 		sensitive: translate.NewSensitive(opts.SensitiveVarConnNames), blockTypes: prefect.NewBlockTypes(opts.Prefect)}
 	auth, err := newAuthenticator(opts.Auth, opts.Prefect, opts.Logger)
 	if err != nil {

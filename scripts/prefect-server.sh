@@ -12,7 +12,7 @@
 # 120), and any PREFECT_SERVER_* setting, passed through (e.g. PREFECT_SERVER_API_AUTH_STRING,
 # PREFECT_SERVER_CSRF_PROTECTION_ENABLED). The scheduler and late-runs services are off unless
 # PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED / _LATE_RUNS_ENABLED say otherwise, so runs move only
-# when a test moves them.
+# when a test moves them; the UI is off unless PREFECT_SERVER_UI_ENABLED=true (make run).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cmd="${1:-}"
@@ -48,7 +48,7 @@ url="http://127.0.0.1:$port/api"
 export PREFECT_HOME="$dir/home"
 export PREFECT_SERVER_DATABASE_CONNECTION_URL="sqlite+aiosqlite:///$dir/home/prefect.db"
 export PREFECT_SERVER_ANALYTICS_ENABLED=false
-export PREFECT_SERVER_UI_ENABLED=false
+export PREFECT_SERVER_UI_ENABLED="${PREFECT_SERVER_UI_ENABLED:-false}"
 export PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED="${PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED:-false}"
 export PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED="${PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED:-false}"
 export PREFECT_SERVER_SERVICES_FOREMAN_ENABLED="${PREFECT_SERVER_SERVICES_FOREMAN_ENABLED:-false}"
@@ -62,7 +62,9 @@ echo "$version" >"$dir/version"
 echo "$url" >"$dir/api_url"
 
 # setsid: own process group, so stop can take the whole tree down.
-setsid "$venv/bin/prefect" server start --host 127.0.0.1 --port "$port" --no-ui --analytics-off \
+ui_flag=--no-ui
+[ "$PREFECT_SERVER_UI_ENABLED" = true ] && ui_flag=--ui
+setsid "$venv/bin/prefect" server start --host 127.0.0.1 --port "$port" "$ui_flag" --analytics-off \
   >"$dir/server.log" 2>&1 </dev/null &
 echo $! >"$dir/pid"
 

@@ -125,7 +125,7 @@ func GroupTaskRuns(runs []wire.TaskRun) []TIEntry {
 	}
 	byKey := map[string][]*attempt{}
 	var keys []string
-	first := map[string]time.Time{}
+	firstRun := map[string]wire.TaskRun{}
 	for _, r := range runs {
 		if r.TaskKey == "" {
 			continue
@@ -145,13 +145,14 @@ func GroupTaskRuns(runs []wire.TaskRun) []TIEntry {
 			byKey[r.TaskKey] = append(atts, a)
 		}
 		a.runs = append(a.runs, r)
-		if t := createdAt(r); !seen || t.Before(first[r.TaskKey]) {
-			first[r.TaskKey] = t
+		if !seen || madeBefore(r, firstRun[r.TaskKey]) {
+			firstRun[r.TaskKey] = r
 		}
 	}
 	sort.SliceStable(keys, func(i, j int) bool {
-		if !first[keys[i]].Equal(first[keys[j]]) {
-			return first[keys[i]].Before(first[keys[j]])
+		a, b := firstRun[keys[i]], firstRun[keys[j]]
+		if madeBefore(a, b) != madeBefore(b, a) {
+			return madeBefore(a, b)
 		}
 		return keys[i] < keys[j]
 	})
@@ -203,16 +204,38 @@ func createdAt(r wire.TaskRun) time.Time {
 	return time.Time{}
 }
 
-// sortByCreation orders task runs by the time they were made, ids breaking ties (Prefect's
-// task-run ids are UUIDv7, themselves in creation order).
+// sortByCreation orders task runs as they were made. Prefect 3's client makes task-run ids
+// itself, as UUIDv7 whose time and sequence bits follow the order of the calls (and of the
+// items of .map(), which submits them in order from the flow's thread, though the runs then
+// start, and are recorded, in any order); for other ids the creation time decides.
 func sortByCreation(runs []wire.TaskRun) {
+	v7 := true
+	for _, r := range runs {
+		v7 = v7 && isUUIDv7(r.ID)
+	}
 	sort.SliceStable(runs, func(i, j int) bool {
+		if v7 {
+			return strings.ToLower(runs[i].ID) < strings.ToLower(runs[j].ID)
+		}
 		a, b := createdAt(runs[i]), createdAt(runs[j])
 		if !a.Equal(b) {
 			return a.Before(b)
 		}
 		return runs[i].ID < runs[j].ID
 	})
+}
+
+// madeBefore reports whether task run a was made before b, by the rule of sortByCreation.
+func madeBefore(a, b wire.TaskRun) bool {
+	if isUUIDv7(a.ID) && isUUIDv7(b.ID) {
+		return strings.ToLower(a.ID) < strings.ToLower(b.ID)
+	}
+	return createdAt(a).Before(createdAt(b))
+}
+
+// isUUIDv7 reports whether id is a UUID of version 7 (time-ordered).
+func isUUIDv7(id string) bool {
+	return len(id) == 36 && id[8] == '-' && id[13] == '-' && id[14] == '7'
 }
 
 // EntriesFromTasks are the task instances of a run that has no task run yet: one per task

@@ -52,6 +52,13 @@ func TestGroupTaskRuns(t *testing.T) {
 			taskRun("aaa", "double-145a02dc", 1.2, wire.Completed, "Completed"),
 			taskRun("mmm", "double-145a02dc", 1.1, wire.Failed, "Failed"),
 		}, []want{{"double-145a02dc", 0, "zzz", nil, 1}, {"double-145a02dc", 1, "mmm", nil, 1}, {"double-145a02dc", 2, "aaa", nil, 1}}},
+		{"UUIDv7 ids keep the order .map() made the task runs in, whenever they started", []wire.TaskRun{
+			taskRun("01a230fe-9d79-7cea-8750-000000000003", "square-34ba00b2", 1.0, wire.Completed, "Completed"),
+			taskRun("01a230fe-9d79-7cea-8750-000000000001", "square-34ba00b2", 1.2, wire.Completed, "Completed"),
+			taskRun("01a230fe-9d79-7cea-8750-000000000002", "square-34ba00b2", 1.1, wire.Completed, "Completed"),
+		}, []want{{"square-34ba00b2", 0, "01a230fe-9d79-7cea-8750-000000000001", nil, 1},
+			{"square-34ba00b2", 1, "01a230fe-9d79-7cea-8750-000000000002", nil, 1},
+			{"square-34ba00b2", 2, "01a230fe-9d79-7cea-8750-000000000003", nil, 1}}},
 		{"a re-run of the flow run makes later tries", []wire.TaskRun{
 			taskRun("e1a", "extract-1a2b3c4d", 1, wire.Failed, "Failed"), rerun,
 		}, []want{{"extract-1a2b3c4d", -1, "e2a", []string{"e1a"}, 2}}},

@@ -169,6 +169,9 @@ func NewAPI(t testing.TB, base string) *API {
 	return &API{t: t, base: strings.TrimRight(base, "/"), v: v, client: &http.Client{}}
 }
 
+// URL is the gateway's root URL (without /api/v1).
+func (a *API) URL() string { return a.base }
+
 // As returns a copy that sends HTTP Basic credentials.
 func (a *API) As(user, password string) *API {
 	c := *a

@@ -23,7 +23,7 @@ from importlib.metadata import version
 import pytest
 
 import airflow_client.client as airflow
-from airflow_client.client.api import dag_api, dag_run_api, monitoring_api
+from airflow_client.client.api import task_instance_api, dag_api, dag_run_api, monitoring_api
 
 # The client version this suite pins and documents (requirements.txt).
 CLIENT_VERSION = "2.10.0"
@@ -78,6 +78,11 @@ def runs(client):
 @pytest.fixture(scope="session")
 def monitoring(client):
     return monitoring_api.MonitoringApi(client)
+
+
+@pytest.fixture(scope="session")
+def task_instances(client):
+    return task_instance_api.TaskInstanceApi(client)
 
 
 class Raw:

@@ -40,4 +40,29 @@ fi
 
 : "${GATEWAY_URL:?set GATEWAY_URL (the gateway root URL)}"
 : "${PREFECT_API_URL:?set PREFECT_API_URL (the Prefect API the gateway uses)}"
+
+# The task-instance tests need runs really executed: a Prefect runner serving
+# e2e/flows/flows.py (E2E_RUNNER=0 when one already does, as under make test).
+runner_pid=""
+stop_runner() {
+  if [ -n "$runner_pid" ]; then
+    kill -TERM -- "-$runner_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$runner_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$runner_pid" 2>/dev/null || true
+  fi
+}
+if [ "${E2E_RUNNER:-1}" != 0 ]; then
+  runner_home="$(mktemp -d)"
+  PREFECT_HOME="$runner_home" PREFECT_RUNNER_POLL_FREQUENCY=1 \
+    setsid "$venv/bin/python" e2e/flows/flows.py >"$runner_home/runner.log" 2>&1 </dev/null &
+  runner_pid=$!
+  trap 'stop_runner; [ -n "${tmp:-}" ] && cleanup; rm -rf "$runner_home"' EXIT
+  for dep in ti_pipeline/e2e ti_failing/e2e; do
+    for _ in $(seq 1 600); do
+      curl -fsS "$PREFECT_API_URL/deployments/name/$dep" >/dev/null 2>&1 && break
+      kill -0 "$runner_pid" 2>/dev/null || { tail -n 30 "$runner_home/runner.log" >&2; exit 1; }
+      sleep 0.2
+    done
+  done
+fi
 "$venv/bin/python" -m pytest e2e/python -q "$@"
