@@ -62,6 +62,31 @@ func finishedRuns(t *testing.T) realRuns {
 				time.Sleep(500 * time.Millisecond)
 			}
 		}
+		// Prefect records task runs from their events, a moment after the flow run's state.
+		for dag, want := range map[string]struct {
+			id    string
+			final int
+		}{pipelineDAG: {realRunsVal.pipeline, 6}, failingDAG: {realRunsVal.failing, 2}} {
+			deadline := time.Now().Add(time.Minute)
+			for {
+				var c translate.TaskInstanceCollection
+				api.Get(tiPath(dag, want.id)).JSON(t, &c)
+				n := 0
+				for _, ti := range c.TaskInstances {
+					if ti.State != nil && (*ti.State == "success" || *ti.State == "failed") {
+						n++
+					}
+				}
+				if n >= want.final {
+					break
+				}
+				if time.Now().After(deadline) {
+					realRunsErr = fmt.Errorf("the task instances of %s did not finish: %+v", want.id, c)
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		}
 	})
 	if realRunsErr != nil {
 		t.Fatal(realRunsErr)

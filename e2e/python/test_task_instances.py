@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 
+from airflow_client.client.api import task_instance_api
 from airflow_client.client.exceptions import ApiException
 from airflow_client.client.model.dag_run import DAGRun
 from airflow_client.client.model.list_task_instance_form import ListTaskInstanceForm
@@ -29,9 +30,14 @@ def real_runs(runs):
     ids = {PIPELINE: "py-pipeline-%s" % uuid.uuid4().hex[:8], FAILING: "py-failing-%s" % uuid.uuid4().hex[:8]}
     for dag_id, run_id in ids.items():
         runs.post_dag_run(dag_id, DAGRun(dag_run_id=run_id))
-    for dag_id, want in ((PIPELINE, "success"), (FAILING, "failed")):
+    tis = task_instance_api.TaskInstanceApi(runs.api_client)
+    for dag_id, want, final in ((PIPELINE, "success", 6), (FAILING, "failed", 2)):
         wait_for(lambda: state(runs.get_dag_run(dag_id, ids[dag_id]).state) == want,
                  "%s to be %s" % (ids[dag_id], want), timeout=240, interval=1)
+        # Prefect records task runs from their events, a moment after the flow run's state.
+        wait_for(lambda: [ti for ti in tis.get_task_instances(dag_id, ids[dag_id]).task_instances
+                          if state(ti.state) in ("success", "failed")][final - 1:],
+                 "the task instances of %s to finish" % ids[dag_id], timeout=60, interval=0.5)
     return ids
 
 
