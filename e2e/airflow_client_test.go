@@ -23,6 +23,7 @@ func TestOfficialAirflowClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("venv: %v", err)
 	}
+	useRunner(t) // the task-instance tests need runs really executed
 	gw := harness.StartGateway(t, prefectServer.URL, harness.WithUsers(t, harness.User{Name: "client", Password: "client-pass", Role: "Admin"}))
 	cmd := exec.Command("bash", filepath.Join(root, "e2e", "python", "run.sh"))
 	cmd.Dir = root

@@ -19,7 +19,9 @@ var (
 	prefectServer *harness.PrefectServer
 	// seed makes test data in it.
 	seed *harness.Seeder
-	// runner executes the runs of e2e/flows/flows.py's deployments for real.
+	// runner executes the runs of e2e/flows/flows.py's deployments for real, while a test that
+	// needs it runs (useRunner): its polling and its runs' processes would load the shared
+	// Prefect server of the load tests.
 	runner *harness.Runner
 )
 
@@ -44,15 +46,9 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "e2e: FAIL: %v\n", err)
 		return 1
 	}
-	if runner, err = harness.StartRunner(srv.URL); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: FAIL: cannot start the real Prefect runner: %v\n", err)
-		return 1
-	}
-	defer runner.Stop()
 	code := m.Run()
 	if code != 0 {
 		fmt.Fprintf(os.Stderr, "e2e: tail of the prefect server log:\n%s\n", tail(srv.Log(), 4000))
-		fmt.Fprintf(os.Stderr, "e2e: tail of the prefect runner log:\n%s\n", tail(runner.Log(), 4000))
 	}
 	return code
 }
@@ -70,4 +66,22 @@ func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// useRunner starts the real Prefect runner for the test (stopped when it ends).
+func useRunner(t *testing.T) *harness.Runner {
+	t.Helper()
+	r, err := harness.StartRunner(prefectServer.URL)
+	if err != nil {
+		t.Fatalf("cannot start the real Prefect runner: %v", err)
+	}
+	runner = r
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("tail of the prefect runner log:\n%s", tail(r.Log(), 4000))
+		}
+		r.Stop()
+		runner = nil
+	})
+	return r
 }

@@ -37,6 +37,7 @@ const pipelineDAG, failingDAG = "ti_pipeline.e2e", "ti_failing.e2e"
 func finishedRuns(t *testing.T) realRuns {
 	t.Helper()
 	realRunsOnce.Do(func() {
+		useRunner(t)
 		api := harness.NewAPI(t, harness.StartGateway(t, prefectServer.URL).URL)
 		suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
 		realRunsVal = realRuns{pipeline: "pipeline-" + suffix, failing: "failing-" + suffix}
@@ -56,7 +57,7 @@ func finishedRuns(t *testing.T) realRuns {
 					break
 				}
 				if run.State != "queued" && run.State != "running" || time.Now().After(deadline) {
-					realRunsErr = fmt.Errorf("run %s of %s is %s, want %s; runner log:\n%s", want.id, dag, run.State, want.state, runner.Log())
+					realRunsErr = fmt.Errorf("run %s of %s is %s, want %s; runner log:\n%s", want.id, dag, run.State, want.state, tail(runner.Log(), 4000))
 					return
 				}
 				time.Sleep(500 * time.Millisecond)
