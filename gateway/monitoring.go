@@ -3,13 +3,41 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"golang.org/x/sync/errgroup"
 
+	"airflow-prefect-gateway/prefect"
 	"airflow-prefect-gateway/prefect/wire"
 )
+
+// settingsCache keeps Prefect's settings for a minute: they hold the server's configuration,
+// fixed while it runs, and load balancers poll /health often. Failures are not kept.
+type settingsCache struct {
+	mu      sync.Mutex
+	value   wire.ServerSettings
+	expires time.Time
+}
+
+func (sc *settingsCache) read(ctx context.Context, c *prefect.Client) (wire.ServerSettings, error) {
+	sc.mu.Lock()
+	if time.Now().Before(sc.expires) {
+		v := sc.value
+		sc.mu.Unlock()
+		return v, nil
+	}
+	sc.mu.Unlock()
+	v, err := c.ReadSettings(ctx)
+	if err != nil {
+		return v, err
+	}
+	sc.mu.Lock()
+	sc.value, sc.expires = v, time.Now().Add(time.Minute)
+	sc.mu.Unlock()
+	return v, nil
+}
 
 type healthStatus struct {
 	Status *string `json:"status"`
@@ -51,7 +79,7 @@ func (s *Server) getHealth(c echo.Context) error {
 	var settings wire.ServerSettings
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { readyErr = s.prefect.Ready(gctx); return nil })
-	g.Go(func() error { settings, settingsErr = s.prefect.ReadSettings(gctx); return nil })
+	g.Go(func() error { settings, settingsErr = s.settings.read(gctx, s.prefect); return nil })
 	_ = g.Wait()
 	healthy, unhealthy := "healthy", "unhealthy"
 	db := &healthy

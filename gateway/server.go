@@ -96,6 +96,8 @@ type Server struct {
 	prefect *prefect.Client
 	log     *zap.Logger
 	auth    *authenticator
+	// settings caches Prefect's settings for /health.
+	settings settingsCache
 	// dags resolves dag_ids to deployments (cached per upstream credential).
 	dags *prefect.Resolver
 	// metrics backs /metrics.
