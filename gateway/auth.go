@@ -482,7 +482,8 @@ func requireRole(min Role) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			p := principalOf(c)
 			if p == nil || p.Role < min {
-				return NewProblem(http.StatusForbidden, "", fmt.Sprintf("This operation needs the %s role or higher.", min))
+				return NewProblem(http.StatusForbidden, "", fmt.Sprintf("This operation needs the %s role or higher.", min)).
+					ForV2("Forbidden")
 			}
 			return next(c)
 		}

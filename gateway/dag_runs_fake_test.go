@@ -303,6 +303,21 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		fakeDetail(w, 404, "Deployment not found")
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "deployments":
+		if d := f.deploymentByID(parts[1]); d != nil {
+			fakeJSON(w, 200, d.Deployment)
+			return
+		}
+		fakeDetail(w, 404, "Deployment not found")
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "deployments" &&
+		(parts[2] == "pause_deployment" || parts[2] == "resume_deployment"):
+		d := f.deploymentByID(parts[1])
+		if d == nil {
+			fakeDetail(w, 404, "Deployment not found")
+			return
+		}
+		d.Paused = parts[2] == "pause_deployment"
+		w.WriteHeader(http.StatusNoContent)
 	case r.Method == http.MethodPost && path == "/deployments/filter":
 		var q fakeQuery
 		if !fakeDecodeStrict(w, r, fakeFilterKeys, &q) || !f.checkLimit(w, q.Limit) {
@@ -321,6 +336,8 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 			out = append(out, d.Deployment)
 		}
 		fakeJSON(w, 200, fakePage(out, q.Offset, q.Limit))
+	case r.Method == http.MethodPost && path == "/flows/count":
+		fakeJSON(w, 200, len(f.flows))
 	case r.Method == http.MethodPost && path == "/flows/filter":
 		var q fakeQuery
 		if !fakeDecodeStrict(w, r, fakeFilterKeys, &q) || !f.checkLimit(w, q.Limit) {

@@ -143,37 +143,44 @@ func (d *dagAPI) patch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	p := principalOf(c)
+	res, err := d.setDAGPaused(c.Request().Context(), principalOf(c), dagID, paused)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, translate.ToDAG(d.source(res), d.env()))
+}
+
+// setDAGPaused pauses or resumes one DAG and returns it as it now is (both generations).
+func (d *dagAPI) setDAGPaused(ctx context.Context, p *Principal, dagID string, paused bool) (prefect.ResolvedDAG, error) {
 	if !p.CanAccessDAG(dagID) {
-		return dagNotFoundProblem(dagID)
+		return prefect.ResolvedDAG{}, dagNotFoundProblem(dagID)
 	}
 	res, wasCached, err := d.lookup(ctx, dagID)
 	if err != nil {
-		return err
+		return res, err
 	}
 	dep, err := d.setPausedAndRead(ctx, res.Deployment.ID, paused, wasCached)
 	if prefect.IsNotFound(err) && wasCached {
 		// The cached deployment is gone or was replaced: resolve the id afresh, once.
 		d.s.dags.Invalidate(ctx, dagID)
 		if res, err = d.resolve(ctx, dagID); err != nil {
-			return err
+			return res, err
 		}
 		dep, err = d.setPausedAndRead(ctx, res.Deployment.ID, paused, false)
 	}
 	if prefect.IsNotFound(err) {
 		d.s.dags.Invalidate(ctx, dagID)
-		return dagNotFoundProblem(dagID)
+		return res, dagNotFoundProblem(dagID)
 	}
 	if err != nil {
-		return FromUpstream(fmt.Errorf("set paused=%v on DAG %q: %w", paused, dagID, err))
+		return res, FromUpstream(fmt.Errorf("set paused=%v on DAG %q: %w", paused, dagID, err))
 	}
 	if dep != nil {
 		res.Deployment = *dep
 	}
 	res.Deployment.Paused = paused
 	d.s.dags.Remember(ctx, res)
-	return c.JSON(http.StatusOK, translate.ToDAG(d.source(res), d.env()))
+	return res, nil
 }
 
 func (d *dagAPI) patchMany(c echo.Context) error {
@@ -185,12 +192,26 @@ func (d *dagAPI) patchMany(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request().Context()
-	all, err := d.matching(ctx, principalOf(c), q.DAGFilter, false)
+	changed, total, err := d.pauseMatching(c.Request().Context(), principalOf(c), q.DAGFilter, q.Page, paused)
 	if err != nil {
 		return err
 	}
-	lo, hi := translate.PageBounds(len(all), q.Page)
+	out := dagCollection{DAGs: make([]any, 0, len(changed)), TotalEntries: total}
+	env := d.env()
+	for _, res := range changed {
+		out.DAGs = append(out.DAGs, translate.ToDAG(d.source(res), env))
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// pauseMatching pauses or resumes one page of the DAGs that pass f (both generations) and
+// returns those it changed and how many DAGs match in all.
+func (d *dagAPI) pauseMatching(ctx context.Context, p *Principal, f translate.DAGFilter, pg translate.Page, paused bool) ([]prefect.ResolvedDAG, int, error) {
+	all, err := d.matching(ctx, p, f, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	lo, hi := translate.PageBounds(len(all), pg)
 	page := all[lo:hi]
 
 	// Every pause runs to its end even when another fails, so that the answer can say
@@ -207,10 +228,9 @@ func (d *dagAPI) patchMany(c echo.Context) error {
 	_ = g.Wait()
 
 	total := len(all)
-	out := dagCollection{DAGs: []any{}}
+	var out []prefect.ResolvedDAG
 	var changed, failed []string
 	var firstErr error
-	env := d.env()
 	for i, res := range page {
 		switch err := errs[i]; {
 		case prefect.IsNotFound(err):
@@ -226,16 +246,15 @@ func (d *dagAPI) patchMany(c echo.Context) error {
 			res.Deployment.Paused = paused
 			d.s.dags.Remember(ctx, res)
 			changed = append(changed, res.DAGID)
-			out.DAGs = append(out.DAGs, translate.ToDAG(d.source(res), env))
+			out = append(out, res)
 		}
 	}
 	if firstErr != nil {
 		p := FromUpstream(firstErr)
 		p.Detail = fmt.Sprintf("%s Changed: %s. Not changed: %s.", p.Detail, listOrNone(changed), strings.Join(failed, "; "))
-		return p
+		return nil, 0, p.ForV2(p.Detail)
 	}
-	out.TotalEntries = total
-	return c.JSON(http.StatusOK, out)
+	return out, total, nil
 }
 
 func (d *dagAPI) tasks(c echo.Context) error {
@@ -502,7 +521,8 @@ func (d *dagAPI) zone(name string) (*time.Location, error) {
 // dagNotFoundProblem is Airflow's 404 for a DAG, also the answer for a DAG the caller may
 // not see, so that its existence does not leak.
 func dagNotFoundProblem(dagID string) *Problem {
-	return NotFound("DAG not found", "The DAG with dag_id: %s was not found", dagID)
+	return NotFound("DAG not found", "The DAG with dag_id: %s was not found", dagID).
+		ForV2(fmt.Sprintf("The Dag with ID: `%s` was not found", dagID))
 }
 
 // dagQueryProblem answers a bad query; unknown `fields` get Airflow's schema title.

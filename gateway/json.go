@@ -65,7 +65,8 @@ var airflowBuffers = sync.Pool{New: func() any { return new([]byte) }}
 // write sends body (compact JSON), re-encoded as Airflow writes it when so configured, with
 // its length, so that it leaves in one write without chunk framing.
 func (j *jsonWriter) write(c echo.Context, status int, contentType string, body []byte) error {
-	if j.airflow {
+	// Airflow 3 (FastAPI) answers compact JSON: only /api/v1 is re-encoded as Airflow 2 writes.
+	if j.airflow && generationOf(c) != generationV2 {
 		buf := airflowBuffers.Get().(*[]byte)
 		defer func() {
 			if cap(*buf) <= 256<<10 {

@@ -142,9 +142,15 @@ func newStaticDoc() *staticDoc {
 		panic(err)
 	}
 	spec.MustDocument()
+	return newStaticDocOf(spec.YAML(), js)
+}
+
+// newStaticDocOf serves a document (YAML and JSON) with the viewer beside it.
+func newStaticDocOf(yamlDoc, js []byte) *staticDoc {
+	var err error
 	ui := spec.UI()
 	d := &staticDoc{
-		yaml:   newStaticFile(bytesFile(spec.YAML()), "application/yaml; charset=utf-8"),
+		yaml:   newStaticFile(bytesFile(yamlDoc), "application/yaml; charset=utf-8"),
 		json:   newStaticFile(bytesFile(js), echo.MIMEApplicationJSON),
 		assets: map[string]*staticFile{},
 	}

@@ -23,8 +23,9 @@ const problemTypeBase = "https://airflow.apache.org/docs/apache-airflow/2.10.5/s
 // is found (no such URL, method not allowed, unsupported media type).
 const problemTypeBlank = "about:blank"
 
-// Problem is the gateway's one error type. Every failure ends as one, rendered as Airflow's
-// RFC 7807 problem JSON.
+// Problem is the gateway's one error type. Every failure ends as one, rendered at the edge
+// by the writer of the request's API generation: Airflow 2's RFC 7807 problem JSON under
+// /api/v1 (writeProblem), Airflow 3's FastAPI {"detail": ...} under /api/v2 (writeDetail).
 type Problem struct {
 	Status   int    `json:"status"`
 	Title    string `json:"title"`
@@ -37,6 +38,13 @@ type Problem struct {
 
 	header http.Header // extra response headers: Retry-After, WWW-Authenticate, Allow
 	cause  error       // logged, never rendered
+
+	// fields are the failures of a request's fields, each with its location (v2 renders
+	// them as FastAPI's 422 detail list; v1 as one detail line).
+	fields []FieldError
+	// v2Detail, when set, is what /api/v2 shows as detail (a string or an object) where
+	// Airflow 3 words the same failure differently from Airflow 2.
+	v2Detail any
 }
 
 // MarshalJSON writes the problem as Airflow does: an empty detail is null (Airflow's 401s,
@@ -232,6 +240,8 @@ func asProblem(err error) *Problem {
 		p := NewProblem(he.Code, "", detail).WithCause(he.Internal)
 		if blank {
 			p.Type = problemTypeBlank
+			// Starlette's words for the same failures.
+			p.ForV2(http.StatusText(he.Code))
 		}
 		return p
 	}
@@ -241,7 +251,8 @@ func asProblem(err error) *Problem {
 	return NewProblem(http.StatusInternalServerError, "", "The gateway failed to handle the request.").WithCause(err)
 }
 
-// errorHandler renders every error as problem JSON; it is Echo's HTTPErrorHandler.
+// errorHandler renders every error in the shape of the request's API generation; it is
+// Echo's HTTPErrorHandler.
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
@@ -250,6 +261,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if p.Status >= 500 {
 		s.log.Warn("request failed", zap.String("request_id", requestID(c)), zap.Int("status", p.Status),
 			zap.String("path", c.Request().URL.Path), zap.Error(err))
+	}
+	if generationOf(c) == generationV2 {
+		writeDetail(c, p)
+		return
 	}
 	writeProblem(c, p)
 }

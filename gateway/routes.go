@@ -29,6 +29,8 @@ func (s *Server) registerRoutes(e *echo.Echo) {
 	s.registerTaskInstanceRoutes(v1)
 	s.registerSpecRoutes(v1)
 	s.registerMetricsRoutes(e)
+
+	s.registerV2Routes(e)
 }
 
 // route registers an authenticated route that needs at least role min.

@@ -43,6 +43,8 @@ type Options struct {
 
 	// Auth configures inbound authentication and authorization.
 	Auth AuthOptions
+	// JWT configures the tokens of Airflow 3's /auth/token for /api/v2.
+	JWT JWTOptions
 
 	// SensitiveVarConnNames adds words to Airflow's list of secret-looking names (Airflow's
 	// [core] sensitive_var_conn_names): variables whose key holds one are masked in listings,
@@ -98,6 +100,8 @@ type Server struct {
 	auth    *authenticator
 	// settings caches Prefect's settings for /health.
 	settings settingsCache
+	// tokens signs and checks /api/v2's bearer tokens.
+	tokens *tokens
 	// dags resolves dag_ids to deployments (cached per upstream credential).
 	dags *prefect.Resolver
 	// metrics backs /metrics.
@@ -121,6 +125,9 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.auth = auth
+	if s.tokens, err = newTokens(opts.JWT, opts.Logger); err != nil {
+		return nil, err
+	}
 	s.dags, err = prefect.NewResolver(opts.Prefect, opts.DAGCacheTTL, opts.DAGAliases)
 	if err != nil {
 		return nil, err
@@ -140,7 +147,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	e.JSONSerializer = &jsonWriter{airflow: format == JSONFormatAirflow}
-	e.Pre(headAsGet)
+	e.Pre(headAsGet, recordGeneration)
 	e.Use(
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A caller's own id is kept only when it looks like an id, so logs cannot be

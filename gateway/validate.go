@@ -69,14 +69,16 @@ var validationOptions = &openapi3filter.Options{SkipSettingDefaults: true}
 
 // specChecks maps every operation of the document to its checks, built once.
 var specChecks = sync.OnceValue(func() map[routeKey]*opCheck {
-	checks, err := buildChecks(spec.MustDocument())
+	checks, err := buildChecks(spec.MustDocument(), apiPrefix)
 	if err != nil {
 		panic(err) // the embedded document is checked by tests: this is a build defect
 	}
 	return checks
 })
 
-func buildChecks(doc *openapi3.T) (map[routeKey]*opCheck, error) {
+// buildChecks derives the checks of every operation of doc, whose paths are relative to
+// prefix ("" for a document with full paths, as Airflow 3's).
+func buildChecks(doc *openapi3.T, prefix string) (map[routeKey]*opCheck, error) {
 	checks := map[routeKey]*opCheck{}
 	for _, path := range doc.Paths.InMatchingOrder() {
 		item := doc.Paths.Value(path)
@@ -99,21 +101,28 @@ func buildChecks(doc *openapi3.T) (map[routeKey]*opCheck, error) {
 					if constrained(p.Schema) {
 						chk.pathParams = append(chk.pathParams, p)
 					}
+				case openapi3.ParameterInHeader:
+					// Airflow 3 declares Accept and Content-Type as header parameters; the
+					// handlers that take them read them (406 and 415 with Airflow's words).
+					if prefix == apiPrefix {
+						return nil, fmt.Errorf("%s %s: header parameter %q: only query and path parameters are validated", method, path, p.Name)
+					}
 				default:
 					return nil, fmt.Errorf("%s %s: %s parameter %q: only query and path parameters are validated",
 						method, path, p.In, p.Name)
 				}
 			}
 			if rb := op.RequestBody; rb != nil {
+				// Airflow 3's /auth/token also takes a form: its handler reads that itself.
 				mt := rb.Value.Content.Get(echo.MIMEApplicationJSON)
-				if mt == nil || mt.Schema == nil || len(rb.Value.Content) != 1 {
+				if mt == nil || mt.Schema == nil || (len(rb.Value.Content) != 1 && prefix == apiPrefix) {
 					return nil, fmt.Errorf("%s %s: the request body must be application/json with a schema", method, path)
 				}
 				chk.body = mt.Schema.Value
 				chk.bodyName = schemaName(mt.Schema)
 				chk.bodyRequired = rb.Value.Required
 			}
-			checks[routeKey{method, apiPrefix + EchoPath(path)}] = chk
+			checks[routeKey{method, prefix + EchoPath(path)}] = chk
 		}
 	}
 	return checks, nil
@@ -126,12 +135,22 @@ func constrained(s *openapi3.SchemaRef) bool {
 		return false
 	}
 	v := s.Value
+	// Airflow 3 writes an optional string as anyOf [string, null]: the string decides.
+	if len(v.AnyOf) == 2 && len(v.Type.Slice()) == 0 {
+		for i, alt := range v.AnyOf {
+			if alt.Value != nil && alt.Value.Type.Is(openapi3.TypeNull) {
+				return constrained(v.AnyOf[1-i])
+			}
+		}
+	}
 	// Airflow's format "path" (a dataset URI) only says the value may hold slashes.
 	format := v.Format
 	if format == "path" {
 		format = ""
 	}
-	return !v.Type.Is(openapi3.TypeString) || v.Pattern != "" || format != "" || len(v.Enum) > 0 ||
+	// A schema without a type (Airflow 3's task_id: {title: Task Id}) takes any string.
+	typed := len(v.Type.Slice()) > 0 || len(v.AnyOf) > 0 || len(v.OneOf) > 0 || len(v.AllOf) > 0
+	return (typed && !v.Type.Is(openapi3.TypeString)) || v.Pattern != "" || format != "" || len(v.Enum) > 0 ||
 		v.MinLength != 0 || v.MaxLength != nil
 }
 

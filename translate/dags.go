@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -343,6 +344,14 @@ type DAGFilter struct {
 	// Pattern is dag_id_pattern, matched as SQL's ILIKE '%pattern%' (see MatchDAGIDPattern);
 	// empty matches every DAG.
 	Pattern string
+	// AllTags (Airflow 3's tags_match_mode=all) keeps only DAGs carrying every tag.
+	AllTags bool
+	// Patterns (Airflow 3's dag_id_pattern with '|' for OR): the dag_id matches one of
+	// them, each as Pattern; empty matches every DAG.
+	Patterns []string
+	// PrefixPatterns (Airflow 3's dag_id_prefix_pattern): the dag_id starts with one of them,
+	// case-sensitively and literally; empty matches every DAG.
+	PrefixPatterns []string
 }
 
 // DAGListQuery is a parsed GET /dags.
@@ -473,6 +482,12 @@ func (f DAGFilter) PrefectDeploymentFilter() (filter *wire.DeploymentFilter, non
 			return nil, true
 		}
 		filter.Tags = &wire.TagMatch{Any: tags}
+		if f.AllTags {
+			if len(tags) < len(f.Tags) {
+				return nil, true // a gateway tag no DAG carries is required
+			}
+			filter.Tags = &wire.TagMatch{All: tags}
+		}
 	}
 	if filter.Paused == nil && filter.Tags == nil {
 		return nil, false
@@ -486,21 +501,41 @@ func (f DAGFilter) Matches(dagID string, paused bool, tags []string) bool {
 		return false
 	}
 	if len(f.Tags) > 0 {
-		hit := false
+		hit, all := false, true
 		for _, want := range f.Tags {
-			if IsGatewayTag(want) {
-				continue
-			}
-			if contains(tags, want) {
+			if !IsGatewayTag(want) && contains(tags, want) {
 				hit = true
-				break
+			} else {
+				all = false
 			}
 		}
-		if !hit {
+		if !hit || (f.AllTags && !all) {
 			return false
 		}
 	}
+	if len(f.Patterns) > 0 && !slices.ContainsFunc(f.Patterns, func(p string) bool { return MatchDAGIDPattern(p, dagID) }) {
+		return false
+	}
+	if len(f.PrefixPatterns) > 0 && !slices.ContainsFunc(f.PrefixPatterns, func(p string) bool { return strings.HasPrefix(dagID, p) }) {
+		return false
+	}
 	return MatchDAGIDPattern(f.Pattern, dagID)
+}
+
+// SplitPatterns reads an Airflow 3 pattern parameter: alternatives separated by '|' (OR),
+// "~" or nothing meaning every value (nil).
+func SplitPatterns(v string) []string {
+	if v == "" || v == "~" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, "|") {
+		if p == "~" {
+			return nil
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // MatchDAGIDPattern matches dagID as Airflow's `dag_id ILIKE '%pattern%'` does: a

@@ -64,3 +64,26 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	return t.UTC(), nil
 }
+
+// Airflow 3 (pydantic) writes UTC timestamps as Airflow 2 does but with "Z" for the offset:
+// 2024-05-01T06:00:00Z, 2024-05-01T06:00:00.123456Z.
+
+// FormatTimeV2 writes t in UTC the way Airflow 3's API does.
+func FormatTimeV2(t time.Time) string { return TimeV2(FormatTime(t)) }
+
+// TimeV2 turns a timestamp FormatTime wrote into Airflow 3's spelling.
+func TimeV2(s string) string {
+	if base, ok := strings.CutSuffix(s, "+00:00"); ok {
+		return base + "Z"
+	}
+	return s
+}
+
+// TimeV2Ptr is TimeV2 for optional timestamps: nil stays nil.
+func TimeV2Ptr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	v := TimeV2(*s)
+	return &v
+}

@@ -97,3 +97,56 @@ var airflow = sync.OnceValues(func() (*openapi3.T, error) {
 // LoadAirflow parses Airflow's v1.yaml once (without validating it: it uses a few
 // non-standard formats). The document is shared: callers must not modify it.
 func LoadAirflow() (*openapi3.T, error) { return airflow() }
+
+// AirflowV2AuthSpecPath is the simple auth manager's document of the token endpoints
+// (/auth/token, /auth/token/cli), shipped in the same apache-airflow-core package, or
+// $AIRFLOW_V2_AUTH_SPEC when set.
+func AirflowV2AuthSpecPath() (string, error) {
+	core, err := AirflowV2SpecPath()
+	if err != nil {
+		return "", err
+	}
+	if p := os.Getenv("AIRFLOW_V2_AUTH_SPEC"); p != "" {
+		return p, nil
+	}
+	// .../airflow/api_fastapi/core_api/openapi/<doc> → .../airflow/api_fastapi/auth/...
+	apiRoot := filepath.Dir(filepath.Dir(filepath.Dir(core)))
+	p := filepath.Join(apiRoot, "auth", "managers", "simple", "openapi", "v2-simple-auth-manager-generated.yaml")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("the simple auth manager's document: %w", err)
+	}
+	return p, nil
+}
+
+var airflowV2 = sync.OnceValues(func() (*openapi3.T, error) {
+	path, err := AirflowV2SpecPath()
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return doc, nil
+})
+
+// LoadAirflowV2 parses Airflow 3.3.2's v2 document once (OpenAPI 3.1, which kin-openapi
+// reads). Shared: callers must not modify it.
+func LoadAirflowV2() (*openapi3.T, error) { return airflowV2() }
+
+var airflowV2Auth = sync.OnceValues(func() (*openapi3.T, error) {
+	path, err := AirflowV2AuthSpecPath()
+	if err != nil {
+		return nil, err
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	return doc, nil
+})
+
+// LoadAirflowV2Auth parses the simple auth manager's token document once. Shared.
+func LoadAirflowV2Auth() (*openapi3.T, error) { return airflowV2Auth() }
