@@ -48,6 +48,18 @@ type Config struct {
 	// TestConnection is Airflow's [core] test_connection: Disabled, Enabled or Hidden.
 	TestConnection string `yaml:"test_connection"`
 
+	// Tokens of Airflow 3's /auth/token (Airflow's [api_auth] options of the same names).
+	JWTSecret            string        `yaml:"jwt_secret"`
+	JWTSecretFile        string        `yaml:"jwt_secret_file"`
+	JWTPrivateKeyFile    string        `yaml:"jwt_private_key_path"`
+	JWTAlgorithm         string        `yaml:"jwt_algorithm"`
+	JWTKeyID             string        `yaml:"jwt_kid"`
+	JWTIssuer            string        `yaml:"jwt_issuer"`
+	JWTAudience          string        `yaml:"jwt_audience"`
+	JWTExpirationTime    time.Duration `yaml:"jwt_expiration_time"`
+	JWTCLIExpirationTime time.Duration `yaml:"jwt_cli_expiration_time"`
+	JWTLeeway            time.Duration `yaml:"jwt_leeway"`
+
 	// Only in the file: maps that do not fit a flag or a variable.
 	DAGAliases map[string]string   `yaml:"dag_aliases"` // dag_id → "flow/deployment"
 	DAGOwners  map[string][]string `yaml:"dag_owners"`  // dag_id → owners
@@ -70,6 +82,9 @@ func defaultConfig() Config {
 		UpstreamMaxConcurrency: 32,
 		AuthCacheTTL:           time.Minute,
 		ExposeConfig:           "False",
+		JWTExpirationTime:      24 * time.Hour,
+		JWTCLIExpirationTime:   time.Hour,
+		JWTLeeway:              10 * time.Second,
 		TestConnection:         gateway.TestConnectionDisabled,
 	}
 }
@@ -89,6 +104,21 @@ func settings() []setting {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
 				return fmt.Errorf("%q is not a positive duration such as 30s", v)
+			}
+			*dst(c) = d
+			return nil
+		}
+	}
+	// Airflow writes its token lifetimes in seconds: a bare number is seconds, else a duration.
+	seconds := func(dst func(*Config) *time.Duration) func(*Config, string) error {
+		return func(c *Config, v string) error {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				*dst(c) = time.Duration(n) * time.Second
+				return nil
+			}
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%q is neither a number of seconds nor a positive duration such as 24h", v)
 			}
 			*dst(c) = d
 			return nil
@@ -133,6 +163,16 @@ func settings() []setting {
 		{"auth-cache-ttl", "GATEWAY_AUTH_CACHE_TTL", "how long a verified password or a credential Prefect accepted is remembered", dur(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
 		{"expose-config", "GATEWAY_EXPOSE_CONFIG", "GET /config shows the gateway's settings (secrets hidden): False (Airflow's 403), True or non-sensitive-only", str(func(c *Config) *string { return &c.ExposeConfig })},
 		{"test-connection", "GATEWAY_TEST_CONNECTION", "POST /connections/test: Disabled (Airflow's 403), Hidden (the same) or Enabled (a TCP check of host and port)", str(func(c *Config) *string { return &c.TestConnection })},
+		{"jwt-secret", "GATEWAY_JWT_SECRET", "key that signs Airflow 3 tokens (HS512; Airflow's [api_auth] jwt_secret); every replica needs the same (prefer the variable)", str(func(c *Config) *string { return &c.JWTSecret })},
+		{"jwt-secret-file", "GATEWAY_JWT_SECRET_FILE", "file holding the token signing secret", str(func(c *Config) *string { return &c.JWTSecretFile })},
+		{"jwt-private-key-path", "GATEWAY_JWT_PRIVATE_KEY_PATH", "PEM private key (RSA, ECDSA, Ed25519) that signs tokens instead of a secret (Airflow's jwt_private_key_path)", str(func(c *Config) *string { return &c.JWTPrivateKeyFile })},
+		{"jwt-algorithm", "GATEWAY_JWT_ALGORITHM", "token algorithm (default HS512 for a secret; RS256, ES256/384/512 or EdDSA by key)", str(func(c *Config) *string { return &c.JWTAlgorithm })},
+		{"jwt-kid", "GATEWAY_JWT_KID", "kid header of tokens signed with a private key", str(func(c *Config) *string { return &c.JWTKeyID })},
+		{"jwt-issuer", "GATEWAY_JWT_ISSUER", "iss claim set in tokens and required back", str(func(c *Config) *string { return &c.JWTIssuer })},
+		{"jwt-audience", "GATEWAY_JWT_AUDIENCE", "aud claim set in tokens and required back", str(func(c *Config) *string { return &c.JWTAudience })},
+		{"jwt-expiration-time", "GATEWAY_JWT_EXPIRATION_TIME", "lifetime of POST /auth/token's tokens: seconds or a duration (default 86400)", seconds(func(c *Config) *time.Duration { return &c.JWTExpirationTime })},
+		{"jwt-cli-expiration-time", "GATEWAY_JWT_CLI_EXPIRATION_TIME", "lifetime of POST /auth/token/cli's tokens: seconds or a duration (default 3600)", seconds(func(c *Config) *time.Duration { return &c.JWTCLIExpirationTime })},
+		{"jwt-leeway", "GATEWAY_JWT_LEEWAY", "clock skew allowed on a token's times: seconds or a duration (default 10)", seconds(func(c *Config) *time.Duration { return &c.JWTLeeway })},
 		{"sensitive-var-conn-names", "GATEWAY_SENSITIVE_VAR_CONN_NAMES", "comma-separated words, beside Airflow's own list, that make a variable or connection-extra key secret (Airflow's [core] sensitive_var_conn_names)", str(func(c *Config) *string { return &c.SensitiveVarConnNames })},
 	}
 }
@@ -296,6 +336,16 @@ func (c Config) validate() error {
 		if d <= 0 {
 			return fmt.Errorf("invalid %s %s: must be positive", name, d)
 		}
+	}
+	// A bare number in the YAML file decodes as nanoseconds: no token lives under a second.
+	for name, d := range map[string]time.Duration{"GATEWAY_JWT_EXPIRATION_TIME": c.JWTExpirationTime,
+		"GATEWAY_JWT_CLI_EXPIRATION_TIME": c.JWTCLIExpirationTime, "GATEWAY_JWT_LEEWAY": c.JWTLeeway} {
+		if d < time.Second {
+			return fmt.Errorf("invalid %s %s: at least a second; in the file write a duration such as 86400s or 24h", name, d)
+		}
+	}
+	if c.JWTSecret != "" && (c.JWTSecretFile != "" || c.JWTPrivateKeyFile != "") {
+		return fmt.Errorf("invalid token key: set one of GATEWAY_JWT_SECRET, GATEWAY_JWT_SECRET_FILE and GATEWAY_JWT_PRIVATE_KEY_PATH")
 	}
 	return nil
 }

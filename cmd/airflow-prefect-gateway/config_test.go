@@ -123,3 +123,23 @@ func TestBadSettingNamesItself(t *testing.T) {
 		})
 	}
 }
+
+// Token lifetimes are Airflow's seconds or Go durations; in the file a bare number would be
+// refused (YAML will not read it as a duration).
+func TestJWTLifetimes(t *testing.T) {
+	env := map[string]string{"GATEWAY_AUTH_MODE": "none", "GATEWAY_JWT_EXPIRATION_TIME": "600", "GATEWAY_JWT_CLI_EXPIRATION_TIME": "2h"}
+	cfg, err := loadConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.JWTExpirationTime != 10*time.Minute || cfg.JWTCLIExpirationTime != 2*time.Hour || cfg.JWTLeeway != 10*time.Second {
+		t.Errorf("%v %v %v", cfg.JWTExpirationTime, cfg.JWTCLIExpirationTime, cfg.JWTLeeway)
+	}
+	file := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(file, []byte("auth_mode: none\njwt_expiration_time: 86400\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig([]string{"--config", file}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "jwt_expiration_time") {
+		t.Errorf("a bare number in the file: %v", err)
+	}
+}

@@ -99,6 +99,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Auth: gateway.AuthOptions{Mode: cfg.AuthMode, UsersFile: cfg.UsersFile,
 			PassthroughUpstream: cfg.PassthroughUpstream, PassthroughRole: cfg.PassthroughRole,
 			CacheTTL: cfg.AuthCacheTTL, Getenv: getenv},
+		JWT: gateway.JWTOptions{Secret: cfg.JWTSecret, SecretFile: cfg.JWTSecretFile, PrivateKeyFile: cfg.JWTPrivateKeyFile,
+			Algorithm: cfg.JWTAlgorithm, KeyID: cfg.JWTKeyID, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			ExpirationTime: cfg.JWTExpirationTime, CLIExpirationTime: cfg.JWTCLIExpirationTime, Leeway: cfg.JWTLeeway},
 	})
 	if err != nil {
 		ln.Close()
