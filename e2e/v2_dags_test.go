@@ -42,8 +42,8 @@ func TestV2DAGs(t *testing.T) {
 
 	res := api.Get("/api/v2/dags?dag_id_prefix_pattern=" + f.prefix + "&order_by=-dag_id&limit=2")
 	var page struct {
-		DAGs []map[string]any `json:"dags"`
-		Total int             `json:"total_entries"`
+		DAGs  []map[string]any `json:"dags"`
+		Total int              `json:"total_entries"`
 	}
 	res.JSON(t, &page)
 	if res.Status != 200 || page.Total != len(f.ids) || len(page.DAGs) != 2 || page.DAGs[0]["dag_id"] != f.ids[len(f.ids)-1] {
