@@ -62,15 +62,31 @@ func (s *Server) triggerDAGRun(c echo.Context) error {
 	if err != nil {
 		return badInputProblem(err)
 	}
+	run, err := s.createRun(ctx, c, dag, req)
+	if err != nil {
+		return err
+	}
+	return writeDAGRun(c, translate.FromPrefectFlowRun(run, dagID), 0)
+}
+
+// createRun triggers req on dag (both generations): a conflict read when the logical date is
+// pinned, then one keyed create_flow_run. A duplicate is Airflow's 409 (with Airflow 3's
+// object detail for /api/v2); the gateway's own retry finds its run and answers it.
+func (s *Server) createRun(ctx context.Context, c echo.Context, dag prefect.ResolvedDAG, req translate.TriggerRequest) (wire.FlowRun, error) {
+	dagID := dag.DAGID
 	if req.LogicalDateGiven {
 		// Airflow refuses a second run for one logical date. Only a pinned date can clash
 		// (a default "now" is new by construction), so only then is this read paid for.
 		existing, err := s.triggerConflict(ctx, dag, req)
 		if err != nil {
-			return err
+			var p *Problem
+			if errors.As(err, &p) && p.Status == http.StatusConflict {
+				return wire.FlowRun{}, duplicateRunV2(p)
+			}
+			return wire.FlowRun{}, err
 		}
 		if existing != nil {
-			return writeDAGRun(c, translate.FromPrefectFlowRun(*existing, dagID), 0)
+			return *existing, nil
 		}
 	}
 	run, created, err := s.prefect.CreateFlowRun(ctx, dag.Deployment.ID, req.ToFlowRunCreate(dag.Deployment.ID))
@@ -79,19 +95,19 @@ func (s *Server) triggerDAGRun(c echo.Context) error {
 		// once more and try again with what Prefect has now.
 		s.dags.Invalidate(ctx, dagID)
 		if dag, err = s.resolveRunDAG(c, dagID); err != nil {
-			return err
+			return wire.FlowRun{}, err
 		}
 		run, created, err = s.prefect.CreateFlowRun(ctx, dag.Deployment.ID, req.ToFlowRunCreate(dag.Deployment.ID))
 	}
 	if err != nil {
-		return triggerProblem(err, dagID)
+		return wire.FlowRun{}, triggerProblem(err, dagID)
 	}
 	// Prefect hands back the existing run for a known key. It is this request's own run
 	// when an earlier attempt made it (same content); anything else is a duplicate id.
 	if !created && !req.CreatedBy(run) {
-		return Problemf(http.StatusConflict, "", "DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dagID, req.DAGRunID)
+		return wire.FlowRun{}, duplicateRunV2(Problemf(http.StatusConflict, "", "DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dagID, req.DAGRunID))
 	}
-	return writeDAGRun(c, translate.FromPrefectFlowRun(run, dagID), 0)
+	return run, nil
 }
 
 // triggerConflict looks, in one read, for a run of the DAG with the request's dag_run_id or
@@ -741,11 +757,13 @@ func resolveProblem(err error, dagID string) *Problem {
 }
 
 func unknownDAG(dagID string) *Problem {
-	return NotFound("DAG not found", "DAG with dag_id: '%s' not found", dagID)
+	return NotFound("DAG not found", "DAG with dag_id: '%s' not found", dagID).
+		ForV2(fmt.Sprintf("The Dag with ID: `%s` was not found", dagID))
 }
 
 func dagRunNotFound(dagID, runID string) *Problem {
-	return NotFound("DAGRun not found", "DAGRun with DAG ID: '%s' and DagRun ID: '%s' not found", dagID, runID)
+	return NotFound("DAGRun not found", "DAGRun with DAG ID: '%s' and DagRun ID: '%s' not found", dagID, runID).
+		ForV2(fmt.Sprintf("The DagRun with dag_id: `%s` and run_id: `%s` was not found", dagID, runID))
 }
 
 // badInputProblem is the 400 for a request translate refused.

@@ -26,6 +26,12 @@ func TestV2RoutesMatchTheDocument(t *testing.T) {
 	for _, p := range v2MetaRoutes {
 		meta[p] = true
 	}
+	notServed := map[routeKey]bool{}
+	for _, op := range spec.AirflowV2Operations() {
+		if k := (routeKey{op.Method, EchoPath(op.Path)}); served[k].OperationID == "" {
+			notServed[k] = true
+		}
+	}
 	routed := map[routeKey]bool{}
 	for _, r := range newDriftServer(t).Echo().Routes() {
 		if !isV2Route(r.Path) {
@@ -33,7 +39,7 @@ func TestV2RoutesMatchTheDocument(t *testing.T) {
 		}
 		k := routeKey{r.Method, r.Path}
 		routed[k] = true
-		if _, ok := served[k]; !ok && !meta[r.Path] {
+		if _, ok := served[k]; !ok && !meta[r.Path] && !notServed[k] {
 			t.Errorf("route %s %s is not an operation of spec/v2.yaml (add its operationId to spec/v2_served.go and regenerate)", r.Method, r.Path)
 		}
 	}
@@ -44,15 +50,11 @@ func TestV2RoutesMatchTheDocument(t *testing.T) {
 	}
 }
 
-// Every URL of every Airflow 3 operation reaches the route of that operation, or the
-// not-served answer when the gateway does not serve it, never another operation's handler.
+// Every URL of every Airflow 3 operation reaches the route of that operation (its handler, or
+// its not-served answer), never another operation's.
 func TestV2RoutingPrecedence(t *testing.T) {
 	e := newDriftServer(t).Echo()
 	airflow := spec.AirflowV2Operations()
-	served := map[string]bool{}
-	for _, op := range mustV2Operations() {
-		served[op.OperationID] = true
-	}
 	values := []string{"x", "~", "list", "clear", "wait", "details", "tasks", "dagRuns", "taskInstances",
 		"dry_run", "pause", "events", "test", "a.b", "x%2Fy", "1"}
 	for _, op := range airflow {
@@ -62,13 +64,8 @@ func TestV2RoutingPrecedence(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s %s does not match its own template", op.Method, url)
 			}
+			// A served operation's route, or the not-served route of that operation.
 			wantRoute := EchoPath(want.Path)
-			if !served[want.OperationID] {
-				wantRoute = v2Prefix + "/*"
-				if strings.HasPrefix(want.Path, v2AuthPrefix) {
-					wantRoute = v2AuthPrefix + "/*"
-				}
-			}
 			c := e.NewContext(httptest.NewRequest(op.Method, url, nil), httptest.NewRecorder())
 			e.Router().Find(op.Method, url, c)
 			if got := c.Path(); got != wantRoute {

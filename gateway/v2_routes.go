@@ -37,10 +37,33 @@ func (s *Server) registerV2Routes(e *echo.Echo) {
 	v2.GET("/monitor/health", s.getHealth, s.validateV2)
 
 	s.registerV2DAGRoutes(v2)
+	s.registerV2DAGRunRoutes(v2)
+	s.registerV2TaskInstanceRoutes(v2)
 	s.registerV2SpecRoutes(e, v2)
-	// Anything else under /api/v2 or /auth: v2's not-found, naming what is missing.
+	// Every other Airflow 3 operation has a route of its own that answers v2's not-found
+	// naming it, so that its static segments (xcomEntries, dependencies, ...) are never
+	// taken for a parameter of a served route; anything else under /api/v2 or /auth gets
+	// the same shape from the catch-all.
+	registerV2NotServed(e)
 	v2.Any("/*", v2NotServed)
 	e.Any(v2AuthPrefix+"/*", v2NotServed)
+}
+
+// registerV2NotServed routes the Airflow 3 operations the gateway's v2 document leaves out.
+func registerV2NotServed(e *echo.Echo) {
+	served := map[string]bool{}
+	for _, op := range mustV2Operations() {
+		served[op.OperationID] = true
+	}
+	for _, op := range spec.AirflowV2Operations() {
+		if served[op.OperationID] {
+			continue
+		}
+		op := op
+		e.Add(op.Method, EchoPath(op.Path), func(c echo.Context) error {
+			return v2RouteNotFound(c.Request().Method, c.Request().URL.Path, &op)
+		})
+	}
 }
 
 // routeV2 registers an authenticated /api/v2 route that needs at least role min.

@@ -25,6 +25,13 @@ const (
 	// LabelTrigger holds the fingerprint of the trigger request that created the run, so
 	// that a retried trigger can tell its own run from somebody else's.
 	LabelTrigger = "airflow.trigger"
+	// Airflow 3's run fields: a manual run without a logical date (its expected start is
+	// only its run_after), who triggered it, its partition key, and the backfill it is of.
+	LabelNoLogicalDate  = "airflow.no_logical_date"
+	LabelLogicalDate    = "airflow.logical_date"
+	LabelTriggeringUser = "airflow.triggering_user"
+	LabelPartitionKey   = "airflow.partition_key"
+	LabelBackfill       = "airflow.backfill_id"
 )
 
 // MaxNoteLength is Airflow's limit on a DAG-run note.
@@ -88,6 +95,9 @@ func FromPrefectFlowRun(run wire.FlowRun, dagID string) DAGRun {
 		st = run.State.Type
 	}
 	logical := FormatTimePtr(run.ExpectedStartTime)
+	if l := labelTime(run.Labels.LogicalDate); l != nil {
+		logical = l // an Airflow 3 run whose logical date is not its start
+	}
 	conf := run.Parameters
 	if !isJSONObject(conf) {
 		conf = emptyObject
@@ -167,6 +177,15 @@ type TriggerRequest struct {
 	Note              *string
 	DataIntervalStart *time.Time
 	DataIntervalEnd   *time.Time
+
+	// Airflow 3: a run with no logical date at all (NoLogicalDate; LogicalDate then holds
+	// its run_after, the time it may start), the user who triggered it, a partition key.
+	NoLogicalDate  bool
+	TriggeringUser string
+	PartitionKey   *string
+	// RunAfter, when set, is when the run may start, other than its logical date: it is
+	// scheduled then, and the logical date is kept in LabelLogicalDate.
+	RunAfter *time.Time
 }
 
 var (
@@ -300,6 +319,16 @@ func (r TriggerRequest) Fingerprint() string {
 		End         *string        `json:"data_interval_end"`
 	}{FormatTime(r.LogicalDate), r.Conf, r.Note, FormatTimePtr(r.DataIntervalStart), FormatTimePtr(r.DataIntervalEnd)}
 	raw, _ := json.Marshal(doc) // map keys are sorted: the encoding is canonical
+	if r.NoLogicalDate || r.PartitionKey != nil || r.RunAfter != nil {
+		// Airflow 3's fields join the fingerprint only when set, so that a v1 request keeps
+		// the fingerprint it always had.
+		extra, _ := json.Marshal(struct {
+			NoLogicalDate bool    `json:"no_logical_date"`
+			PartitionKey  *string `json:"partition_key"`
+			RunAfter      *string `json:"run_after"`
+		}{r.NoLogicalDate, r.PartitionKey, FormatTimePtr(r.RunAfter)})
+		raw = append(raw, extra...)
+	}
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:16])
 }
@@ -309,6 +338,9 @@ func (r TriggerRequest) Fingerprint() string {
 // and the Airflow-only fields as labels.
 func (r TriggerRequest) ToFlowRunCreate(deploymentID string) wire.FlowRunCreate {
 	at := r.LogicalDate
+	if r.RunAfter != nil {
+		at = *r.RunAfter
+	}
 	labels := map[string]any{LabelTrigger: r.Fingerprint()}
 	if r.Note != nil && *r.Note != "" {
 		labels[LabelNote] = *r.Note
@@ -316,6 +348,18 @@ func (r TriggerRequest) ToFlowRunCreate(deploymentID string) wire.FlowRunCreate 
 	if r.DataIntervalStart != nil {
 		labels[LabelDataIntervalStart] = FormatTime(*r.DataIntervalStart)
 		labels[LabelDataIntervalEnd] = FormatTime(*r.DataIntervalEnd)
+	}
+	if r.NoLogicalDate {
+		labels[LabelNoLogicalDate] = true
+	}
+	if r.TriggeringUser != "" {
+		labels[LabelTriggeringUser] = r.TriggeringUser
+	}
+	if r.PartitionKey != nil {
+		labels[LabelPartitionKey] = *r.PartitionKey
+	}
+	if r.RunAfter != nil {
+		labels[LabelLogicalDate] = FormatTime(r.LogicalDate)
 	}
 	return wire.FlowRunCreate{
 		Name:       r.DAGRunID,

@@ -246,6 +246,10 @@ func (r *pageRun) readLabels(b []byte, at int) (int, bool) {
 			dst = &r.dis
 		case LabelDataIntervalEnd:
 			dst = &r.die
+		case LabelLogicalDate:
+			// An Airflow 3 run whose logical date is not its start: rare, read the
+			// ordinary way (FromPrefectFlowRun).
+			return 0, false
 		default:
 			if key.foldsToAny(pageLabelKeys) {
 				return 0, false

@@ -140,6 +140,7 @@ type StateCreate struct {
 // parameters stay raw JSON: they go back out verbatim as the DAG run's conf.
 type FlowRun struct {
 	ID                     string          `json:"id"`
+	Created                *time.Time      `json:"created"`
 	Name                   string          `json:"name"`
 	FlowID                 string          `json:"flow_id"`
 	DeploymentID           *string         `json:"deployment_id"`
@@ -169,6 +170,13 @@ type FlowRunLabels struct {
 	DataIntervalEnd    LabelValue `json:"airflow.data_interval_end,omitempty"`
 	TriggerFingerprint LabelValue `json:"airflow.trigger,omitempty"`
 	TriggerStamp       LabelValue `json:"airflow-prefect-gateway.trigger,omitempty"`
+	// Airflow 3's run fields (translate.LabelNoLogicalDate, LabelLogicalDate, LabelTriggeringUser,
+	// LabelPartitionKey, LabelBackfill).
+	NoLogicalDate  LabelValue `json:"airflow.no_logical_date,omitempty"`
+	LogicalDate    LabelValue `json:"airflow.logical_date,omitempty"`
+	TriggeringUser LabelValue `json:"airflow.triggering_user,omitempty"`
+	PartitionKey   LabelValue `json:"airflow.partition_key,omitempty"`
+	Backfill       LabelValue `json:"airflow.backfill_id,omitempty"`
 }
 
 // LabelValue is a label's value as text. Prefect keeps label values as strings, numbers or

@@ -34,6 +34,7 @@ var v2Validator = sync.OnceValues(func() (*V2Validator, error) {
 		}
 		// The paths are absolute (/api/v2/..., /auth/...): match them whatever the host.
 		doc.Servers = openapi3.Servers{{URL: "/"}}
+		oneOfAsAnyOf(doc)
 		r, err := gorillamux.NewRouter(doc)
 		if err != nil {
 			return nil, fmt.Errorf("route %s: %w", path, err)
@@ -108,4 +109,36 @@ func isErrorBody(body []byte) bool {
 		return true
 	}
 	return false
+}
+
+// oneOfAsAnyOf reads Airflow's oneOf unions as pydantic serializes them: a value of the first
+// member that fits, whether or not it also fits another (ClearTaskInstanceCollectionResponse's
+// TaskInstanceResponse | NewTaskResponse: every task instance also fits NewTaskResponse, so a
+// strict oneOf would refuse Airflow's own answers). Unions with a discriminator stay oneOf.
+func oneOfAsAnyOf(doc *openapi3.T) {
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(ref *openapi3.SchemaRef)
+	walk = func(ref *openapi3.SchemaRef) {
+		if ref == nil || ref.Value == nil || seen[ref.Value] {
+			return
+		}
+		sc := ref.Value
+		seen[sc] = true
+		if len(sc.OneOf) > 0 && sc.Discriminator == nil {
+			sc.AnyOf, sc.OneOf = append(sc.AnyOf, sc.OneOf...), nil
+		}
+		for _, list := range []openapi3.SchemaRefs{sc.AnyOf, sc.AllOf, sc.OneOf} {
+			for _, x := range list {
+				walk(x)
+			}
+		}
+		for _, p := range sc.Properties {
+			walk(p)
+		}
+		walk(sc.Items)
+		walk(sc.AdditionalProperties.Schema)
+	}
+	for _, sc := range doc.Components.Schemas {
+		walk(sc)
+	}
 }
