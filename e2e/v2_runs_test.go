@@ -66,7 +66,7 @@ func TestV2RunsTaskInstancesAndLogs(t *testing.T) {
 		DAGRuns []map[string]any `json:"dag_runs"`
 		Total   int              `json:"total_entries"`
 	}
-	api.Get("/api/v2/dags/" + pipelineDAG + "/dagRuns?order_by=-run_after&limit=1").JSON(t, &list)
+	api.Get("/api/v2/dags/"+pipelineDAG+"/dagRuns?order_by=-run_after&limit=1").JSON(t, &list)
 	if list.Total < 1 || len(list.DAGRuns) != 1 {
 		t.Errorf("list: %+v", list)
 	}
@@ -77,7 +77,7 @@ func TestV2RunsTaskInstancesAndLogs(t *testing.T) {
 		Total         int              `json:"total_entries"`
 	}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(500 * time.Millisecond) {
-		api.Get("/api/v2/dags/" + pipelineDAG + "/dagRuns/" + runID + "/taskInstances").JSON(t, &tis)
+		api.Get("/api/v2/dags/"+pipelineDAG+"/dagRuns/"+runID+"/taskInstances").JSON(t, &tis)
 		done := 0
 		for _, ti := range tis.TaskInstances {
 			if ti["state"] == "success" {
