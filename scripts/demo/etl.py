@@ -9,6 +9,12 @@ import os
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.assets import Asset, AssetProperties, materialize
+
+# The table `load` writes: a Prefect asset, which the gateway shows as an Airflow dataset
+# (produced by etl.daily's load task, read from the shop's orders).
+DAILY_ORDERS = Asset(key="s3://warehouse/daily_orders", properties=AssetProperties(
+    name="daily_orders", description="Yesterday's orders, loaded by etl.daily", owners=["data-team"]))
 
 
 @task(persist_result=True, result_serializer="json")
@@ -27,7 +33,7 @@ def transform(orders: list) -> dict:
     return summary
 
 
-@task(persist_result=True, result_serializer="json")
+@materialize(DAILY_ORDERS, asset_deps=["postgres://shop/orders"], persist_result=True, result_serializer="json")
 def load(summary: dict, output_dir: str) -> str:
     log = get_run_logger()
     table = "warehouse.daily_orders"
