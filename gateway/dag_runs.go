@@ -416,7 +416,7 @@ func (s *Server) listDAGRunsBatch(c echo.Context) error {
 // visibleRunScope is the scope of a listing across DAGs. Without dag_ids and without DAG
 // limits on the caller it is every deployment (no call). A caller limited to some DAGs gets
 // exactly those deployments in the filter, so that total_entries counts only runs it may
-// see. Listed dag_ids are resolved (from the cache, concurrently); unknown ones match nothing.
+// see. Listed dag_ids are resolved in one batch (from the cache where they can be); unknown ones match nothing.
 func (s *Server) visibleRunScope(c echo.Context, dagIDs []string) (runScope, error) {
 	ctx := c.Request().Context()
 	p := principalOf(c)
@@ -437,33 +437,25 @@ func (s *Server) visibleRunScope(c echo.Context, dagIDs []string) (runScope, err
 		return scope, nil
 	}
 	var ids []string
+	seen := make(map[string]bool, len(dagIDs))
 	for _, id := range dagIDs {
-		if id != allDAGs && p.CanAccessDAG(id) && !slices.Contains(ids, id) {
+		if id != allDAGs && !seen[id] && p.CanAccessDAG(id) {
 			ids = append(ids, id)
 		}
+		seen[id] = true
 	}
-	resolved := make([]*prefect.ResolvedDAG, len(ids))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, id := range ids {
-		g.Go(func() error {
-			d, err := s.dags.Resolve(gctx, id)
-			switch {
-			case err == nil:
-				resolved[i] = &d
-			case errors.Is(err, prefect.ErrDAGNotFound):
-			default:
-				return resolveProblem(err, id)
-			}
-			return nil
-		})
+	// One batch: its Prefect calls are shared between the ids and stop with the request.
+	resolved, err := s.dags.ResolveMany(ctx, ids)
+	if err != nil {
+		var ambiguous *prefect.AmbiguousDAGError
+		if errors.As(err, &ambiguous) {
+			return scope, resolveProblem(err, ambiguous.DAGID)
+		}
+		return scope, FromUpstream(fmt.Errorf("resolve %d dag_ids: %w", len(ids), err))
 	}
-	if err := g.Wait(); err != nil {
-		return scope, err
-	}
-	for _, d := range resolved {
-		if d != nil {
-			scope.add(*d)
+	for _, id := range ids {
+		if d, ok := resolved[id]; ok {
+			scope.add(d)
 		}
 	}
 	return scope, nil

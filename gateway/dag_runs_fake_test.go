@@ -329,9 +329,16 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 				if df.ID != nil && !slices.Contains(df.ID.Any, d.ID) {
 					continue
 				}
-				if df.Tags != nil && !fakeHasAll(d.Tags, df.Tags.All) {
+				if df.Tags != nil && (!fakeHasAll(d.Tags, df.Tags.All) ||
+					(df.Tags.Any != nil && !slices.ContainsFunc(df.Tags.Any, func(t string) bool { return slices.Contains(d.Tags, t) }))) {
 					continue
 				}
+				if df.Name != nil && df.Name.Any != nil && !slices.Contains(df.Name.Any, d.Name) {
+					continue
+				}
+			}
+			if ff := q.Flows; ff != nil && !fakeFlowMatches(ff, d.FlowID, f.flows[d.FlowID]) {
+				continue
 			}
 			out = append(out, d.Deployment)
 		}
@@ -345,7 +352,7 @@ func (f *fakePrefect) handle(w http.ResponseWriter, r *http.Request) {
 		}
 		var out []wire.Flow
 		for id, name := range f.flows {
-			if q.Flows != nil && q.Flows.ID != nil && !slices.Contains(q.Flows.ID.Any, id) {
+			if q.Flows != nil && !fakeFlowMatches(q.Flows, id, name) {
 				continue
 			}
 			out = append(out, wire.Flow{ID: id, Name: name})
@@ -455,6 +462,11 @@ func fakePage[T any](rows []T, offset int, limit *int) []T {
 		rows = rows[:n]
 	}
 	return rows
+}
+
+// fakeFlowMatches applies a flows filter's id and name criteria.
+func fakeFlowMatches(ff *wire.FlowFilter, id, name string) bool {
+	return (ff.ID == nil || slices.Contains(ff.ID.Any, id)) && (ff.Name == nil || ff.Name.Any == nil || slices.Contains(ff.Name.Any, name))
 }
 
 func fakeHasAll(have, want []string) bool {

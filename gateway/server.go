@@ -36,6 +36,11 @@ type Options struct {
 
 	// DAGCacheTTL is how long a resolved DAG id → deployment stays cached.
 	DAGCacheTTL time.Duration
+	// DAGMissTTL is how long a dag_id no deployment answers to is remembered as unknown.
+	DAGMissTTL time.Duration
+	// MaxDAGIDLength is the longest dag_id looked up in Prefect; a longer one is unknown
+	// without a call (default Airflow's 250).
+	MaxDAGIDLength int
 	// DAGAliases maps an Airflow dag_id to "flow/deployment".
 	DAGAliases map[string]string
 	// DAGOwners maps a dag_id to its Airflow owners.
@@ -128,7 +133,8 @@ func New(opts Options) (*Server, error) {
 	if s.tokens, err = newTokens(opts.JWT, opts.Logger); err != nil {
 		return nil, err
 	}
-	s.dags, err = prefect.NewResolver(opts.Prefect, opts.DAGCacheTTL, opts.DAGAliases)
+	s.dags, err = prefect.NewResolver(opts.Prefect, opts.DAGCacheTTL, opts.DAGAliases,
+		prefect.WithMissTTL(opts.DAGMissTTL), prefect.WithMaxDAGIDLength(opts.MaxDAGIDLength))
 	if err != nil {
 		return nil, err
 	}

@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
 	gocache "github.com/patrickmn/go-cache"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"airflow-prefect-gateway/prefect/wire"
@@ -55,18 +53,50 @@ func ParseFlowDeployment(s string) (FlowDeployment, error) {
 }
 
 // Resolver maps Airflow dag_ids to Prefect deployments and back (DESIGN §3). Resolved ids
-// are cached per upstream credential for a TTL; flow names, which Prefect never changes,
-// are cached without expiry. Concurrent misses for the same key collapse into one call.
+// are cached per upstream credential for a TTL, unknown ones for a shorter one; flow names,
+// which Prefect never changes, are cached without expiry. Concurrent misses for the same key
+// collapse into one resolution, which stops when no caller waits for it any longer.
 type Resolver struct {
 	client  *Client
 	byDAG   *gocache.Cache // credential|dag_id → ResolvedDAG
 	byDep   *gocache.Cache // credential|deployment id → ResolvedDAG, for listings across DAGs
+	misses  *gocache.Cache // credential|dag_id → struct{}: no deployment answered to it
 	flows   sync.Map       // credential|flow id → name
 	group   singleflight.Group
+	flight  flightGroup
 	aliases map[string]FlowDeployment // dag_id → flow/deployment (config)
 	reverse map[FlowDeployment]string // flow/deployment → dag_id (config)
+	maxLen  int
 	// Hits and Misses count cache lookups, for metrics and tests.
 	stats CacheStats
+}
+
+// DefaultMaxDAGIDLength is Airflow's own bound on a dag_id (ID_LEN): a longer one names no
+// DAG in Airflow, and here it is answered as unknown without asking Prefect.
+const DefaultMaxDAGIDLength = 250
+
+// DefaultMissTTL is how long an unknown dag_id is remembered as unknown.
+const DefaultMissTTL = 5 * time.Second
+
+// ResolverOption adjusts a Resolver.
+type ResolverOption func(*Resolver)
+
+// WithMissTTL sets how long an unknown dag_id is remembered as unknown (negative caching).
+func WithMissTTL(d time.Duration) ResolverOption {
+	return func(r *Resolver) {
+		if d > 0 {
+			r.misses = gocache.New(d, 2*d)
+		}
+	}
+}
+
+// WithMaxDAGIDLength sets the longest dag_id that is looked up in Prefect (aliases aside).
+func WithMaxDAGIDLength(n int) ResolverOption {
+	return func(r *Resolver) {
+		if n > 0 {
+			r.maxLen = n
+		}
+	}
 }
 
 // CacheStats are read by /metrics.
@@ -81,14 +111,19 @@ func (nopStats) CacheHit(string)  {}
 func (nopStats) CacheMiss(string) {}
 
 // NewResolver builds a resolver. aliases maps dag_id → "flow/deployment".
-func NewResolver(c *Client, ttl time.Duration, aliases map[string]string) (*Resolver, error) {
+func NewResolver(c *Client, ttl time.Duration, aliases map[string]string, opts ...ResolverOption) (*Resolver, error) {
 	r := &Resolver{
 		client:  c,
 		byDAG:   gocache.New(ttl, 2*ttl),
 		byDep:   gocache.New(ttl, 2*ttl),
+		misses:  gocache.New(DefaultMissTTL, 2*DefaultMissTTL),
 		aliases: map[string]FlowDeployment{},
 		reverse: map[FlowDeployment]string{},
+		maxLen:  DefaultMaxDAGIDLength,
 		stats:   nopStats{},
+	}
+	for _, o := range opts {
+		o(r)
 	}
 	for dagID, target := range aliases {
 		fd, err := ParseFlowDeployment(target)
@@ -115,39 +150,131 @@ func (r *Resolver) key(ctx context.Context, id string) string {
 	return r.client.CredentialFor(ctx).Fingerprint() + "|" + id
 }
 
-// Resolve finds the deployment behind dagID: a configured alias, then a deployment tagged
-// airflow-dag-id:<dagID>, then the canonical "<flow>.<deployment>" at each '.' split point.
-// A cache hit costs no Prefect call. Concurrent misses for one id share one resolution,
-// which runs to its end even when the request that started it gives up, so that the others
-// (and the cache) still get its answer; each caller waits no longer than its own context.
-func (r *Resolver) Resolve(ctx context.Context, dagID string) (ResolvedDAG, error) {
-	key := r.key(ctx, dagID)
+// fromCache answers dagID without Prefect when it can: a cached DAG, a remembered miss, or
+// an id no DAG can have (empty, or longer than the bound and not an alias).
+func (r *Resolver) fromCache(key, dagID string) (resolution, bool) {
+	if _, alias := r.aliases[dagID]; !alias && (dagID == "" || len(dagID) > r.maxLen) {
+		return resolution{err: ErrDAGNotFound}, true
+	}
 	if v, ok := r.byDAG.Get(key); ok {
 		r.stats.CacheHit("dag")
-		return v.(ResolvedDAG), nil
+		return resolution{res: v.(ResolvedDAG)}, true
+	}
+	if _, ok := r.misses.Get(key); ok {
+		r.stats.CacheHit("dag")
+		return resolution{err: ErrDAGNotFound}, true
 	}
 	r.stats.CacheMiss("dag")
-	// The lookup is shared by every concurrent caller, so it outlives the one that started
-	// it; it is still bounded, so a hung Prefect cannot keep it running in the background.
-	ch := r.group.DoChan(key, func() (any, error) {
-		shared, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.client.timeout)
-		defer cancel()
-		res, err := r.resolve(shared, dagID)
+	return resolution{}, false
+}
+
+// Resolve finds the deployment behind dagID: a configured alias, then a deployment tagged
+// airflow-dag-id:<dagID>, then the canonical "<flow>.<deployment>" at each '.' split point
+// (resolver_batch.go says what that costs). A cache hit costs no Prefect call. Concurrent
+// misses for one id share one resolution, which goes on while any of its callers waits and
+// stops when the last one gives up; each caller waits no longer than its own context.
+func (r *Resolver) Resolve(ctx context.Context, dagID string) (ResolvedDAG, error) {
+	key := r.key(ctx, dagID)
+	if o, ok := r.fromCache(key, dagID); ok {
+		return o.res, o.err
+	}
+	v, err := r.flight.Do(ctx, key, r.client.timeout, func(fctx context.Context) (any, error) {
+		out, err := r.resolveUncached(fctx, []string{dagID})
 		if err != nil {
 			return nil, err
 		}
-		r.Remember(shared, res)
-		return res, nil
+		return out[dagID], nil
 	})
-	select {
-	case <-ctx.Done():
-		return ResolvedDAG{}, &Error{Kind: KindTimeout, Op: "resolve dag_id " + dagID, Message: "gave up waiting for Prefect", Err: ctx.Err()}
-	case out := <-ch:
-		if out.Err != nil {
-			return ResolvedDAG{}, out.Err
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return ResolvedDAG{}, &Error{Kind: KindTimeout, Op: "resolve dag_id " + dagID, Message: "gave up waiting for Prefect", Err: err}
 		}
-		return out.Val.(ResolvedDAG), nil
+		return ResolvedDAG{}, err
 	}
+	out := v.(resolution)
+	return out.res, out.err
+}
+
+// ResolveMany resolves several dag_ids at once, sharing Prefect calls between them (one tag
+// lookup per 100 ids, one flow lookup per 200 candidate names): what one batch costs grows
+// with its distinct ids, never with their length, and stops when ctx ends. Unknown ids are
+// absent from the map; an ambiguous id is an *AmbiguousDAGError.
+func (r *Resolver) ResolveMany(ctx context.Context, dagIDs []string) (map[string]ResolvedDAG, error) {
+	found := make(map[string]ResolvedDAG, len(dagIDs))
+	var todo []string
+	seen := make(map[string]bool, len(dagIDs))
+	for _, id := range dagIDs {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		o, ok := r.fromCache(r.key(ctx, id), id)
+		switch {
+		case !ok:
+			todo = append(todo, id)
+		case o.err == nil:
+			found[id] = o.res
+		case !errors.Is(o.err, ErrDAGNotFound):
+			return nil, o.err
+		}
+	}
+	if len(todo) == 0 {
+		return found, nil
+	}
+	out, err := r.resolveUncached(ctx, todo)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range todo {
+		switch o := out[id]; {
+		case o.err == nil:
+			found[id] = o.res
+		case !errors.Is(o.err, ErrDAGNotFound):
+			return nil, o.err
+		}
+	}
+	return found, nil
+}
+
+// resolveUncached resolves distinct ids the caches could not answer, and caches the answers:
+// DAGs for the TTL, unknown ids for the miss TTL.
+func (r *Resolver) resolveUncached(ctx context.Context, ids []string) (map[string]resolution, error) {
+	out := make(map[string]resolution, len(ids))
+	var canonical []string
+	for _, id := range ids {
+		fd, ok := r.aliases[id]
+		if !ok {
+			canonical = append(canonical, id)
+			continue
+		}
+		dep, err := r.client.ReadDeploymentByName(ctx, fd.Flow, fd.Deployment)
+		switch {
+		case err == nil:
+			out[id] = resolution{res: ResolvedDAG{DAGID: id, FlowName: fd.Flow, Deployment: dep}}
+		case IsNotFound(err):
+			out[id] = resolution{err: ErrDAGNotFound}
+		default:
+			return nil, fmt.Errorf("read aliased deployment %s: %w", fd, err)
+		}
+	}
+	if len(canonical) > 0 {
+		batch, err := r.resolveBatch(ctx, canonical)
+		if err != nil {
+			return nil, err
+		}
+		for id, o := range batch {
+			out[id] = o
+		}
+	}
+	for id, o := range out {
+		switch {
+		case o.err == nil:
+			r.Remember(ctx, o.res)
+		case errors.Is(o.err, ErrDAGNotFound):
+			r.misses.SetDefault(r.key(ctx, id), struct{}{})
+		}
+	}
+	return out, nil
 }
 
 // Invalidate drops dagID from the cache, e.g. after Prefect answered 404 for its deployment
@@ -158,121 +285,17 @@ func (r *Resolver) Invalidate(ctx context.Context, dagID string) {
 		r.byDep.Delete(r.key(ctx, v.(ResolvedDAG).Deployment.ID))
 	}
 	r.byDAG.Delete(key)
+	r.misses.Delete(key)
 }
 
 // Remember caches a deployment read elsewhere (a listing), so that the next request for it
 // costs nothing.
 func (r *Resolver) Remember(ctx context.Context, res ResolvedDAG) {
-	r.byDAG.SetDefault(r.key(ctx, res.DAGID), res)
+	key := r.key(ctx, res.DAGID)
+	r.byDAG.SetDefault(key, res)
+	r.misses.Delete(key)
 	r.byDep.SetDefault(r.key(ctx, res.Deployment.ID), res)
 	r.flows.Store(r.key(ctx, res.Deployment.FlowID), res.FlowName)
-}
-
-func (r *Resolver) resolve(ctx context.Context, dagID string) (ResolvedDAG, error) {
-	if dagID == "" {
-		return ResolvedDAG{}, ErrDAGNotFound
-	}
-	if fd, ok := r.aliases[dagID]; ok {
-		dep, err := r.client.ReadDeploymentByName(ctx, fd.Flow, fd.Deployment)
-		if err != nil {
-			if IsNotFound(err) {
-				return ResolvedDAG{}, ErrDAGNotFound
-			}
-			return ResolvedDAG{}, fmt.Errorf("read aliased deployment %s: %w", fd, err)
-		}
-		return ResolvedDAG{DAGID: dagID, FlowName: fd.Flow, Deployment: dep}, nil
-	}
-
-	// The tag lookup and every canonical split point are independent reads: ask them all at
-	// once, then apply the precedence (a tag wins over a canonical name).
-	type candidate struct {
-		flow, dep string
-		found     *wire.Deployment
-	}
-	var cands []*candidate
-	for i := len(dagID) - 1; i > 0; i-- {
-		if dagID[i] != '.' || i == len(dagID)-1 {
-			continue
-		}
-		flow, dep := dagID[:i], dagID[i+1:]
-		if strings.Contains(flow, "/") || strings.Contains(dep, "/") {
-			continue
-		}
-		cands = append(cands, &candidate{flow: flow, dep: dep})
-	}
-	var tagged []wire.Deployment
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		limit := 2
-		var err error
-		tagged, err = r.client.FilterDeployments(gctx, wire.Query{
-			Deployments: &wire.DeploymentFilter{Tags: &wire.TagMatch{All: []string{DAGTagPrefix + dagID}}},
-			Limit:       &limit,
-		})
-		if err != nil {
-			return fmt.Errorf("look up deployments tagged %s%s: %w", DAGTagPrefix, dagID, err)
-		}
-		return nil
-	})
-	for _, c := range cands {
-		g.Go(func() error {
-			d, err := r.client.ReadDeploymentByName(gctx, c.flow, c.dep)
-			switch {
-			case err == nil:
-				c.found = &d
-			case !IsNotFound(err):
-				return fmt.Errorf("read deployment %s/%s: %w", c.flow, c.dep, err)
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return ResolvedDAG{}, err
-	}
-
-	if len(tagged) > 0 {
-		names, err := r.FlowNames(ctx, flowIDs(tagged))
-		if err != nil {
-			return ResolvedDAG{}, err
-		}
-		if len(tagged) > 1 {
-			cands := make([]string, 0, len(tagged))
-			for _, d := range tagged {
-				cands = append(cands, FlowDeployment{names[d.FlowID], d.Name}.String())
-			}
-			sort.Strings(cands)
-			return ResolvedDAG{}, &AmbiguousDAGError{DAGID: dagID, Candidates: cands}
-		}
-		return ResolvedDAG{DAGID: dagID, FlowName: names[tagged[0].FlowID], Deployment: tagged[0]}, nil
-	}
-
-	// Canonical "<flow>.<deployment>": more than one split point that names a deployment
-	// is ambiguous.
-	var found []ResolvedDAG
-	for _, c := range cands {
-		if c.found == nil {
-			continue
-		}
-		// A deployment reached by its canonical name but known under an alias answers to
-		// the alias only, so that one DAG never shows up under two ids.
-		if alias := r.aliasOf(*c.found, c.flow); alias != dagID {
-			continue
-		}
-		found = append(found, ResolvedDAG{DAGID: dagID, FlowName: c.flow, Deployment: *c.found})
-	}
-	switch len(found) {
-	case 0:
-		return ResolvedDAG{}, ErrDAGNotFound
-	case 1:
-		return found[0], nil
-	default:
-		cands := make([]string, 0, len(found))
-		for _, f := range found {
-			cands = append(cands, FlowDeployment{f.FlowName, f.Deployment.Name}.String())
-		}
-		sort.Strings(cands)
-		return ResolvedDAG{}, &AmbiguousDAGError{DAGID: dagID, Candidates: cands}
-	}
 }
 
 // DAGID is the dag_id a deployment answers to: its configured alias, else the id its
@@ -342,13 +365,7 @@ func (r *Resolver) cachedOrMissing(ids []string, cache string, cached func(id st
 }
 
 // batches cuts ids into runs of at most MaxLimit, one Prefect filter call each.
-func batches(ids []string) [][]string {
-	var out [][]string
-	for start := 0; start < len(ids); start += MaxLimit {
-		out = append(out, ids[start:min(start+MaxLimit, len(ids))])
-	}
-	return out
-}
+func batches(ids []string) [][]string { return chunks(ids, MaxLimit) }
 
 func flowIDs(ds []wire.Deployment) []string {
 	ids := make([]string, 0, len(ds))

@@ -67,9 +67,18 @@ func (s *deploymentsStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				if f.ID != nil && !slices.Contains(f.ID.Any, d.ID) {
 					continue
 				}
-				if f.Tags != nil && !slices.ContainsFunc(f.Tags.All, func(t string) bool { return slices.Contains(d.Tags, t) }) {
+				if f.Tags != nil && f.Tags.All != nil && !slices.ContainsFunc(f.Tags.All, func(t string) bool { return slices.Contains(d.Tags, t) }) {
 					continue
 				}
+				if f.Tags != nil && f.Tags.Any != nil && !slices.ContainsFunc(f.Tags.Any, func(t string) bool { return slices.Contains(d.Tags, t) }) {
+					continue
+				}
+				if f.Name != nil && !slices.Contains(f.Name.Any, d.Name) {
+					continue
+				}
+			}
+			if q.Flows != nil && q.Flows.ID != nil && !slices.Contains(q.Flows.ID.Any, d.FlowID) {
+				continue
 			}
 			out = append(out, d)
 		}
@@ -85,9 +94,13 @@ func (s *deploymentsStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case path == "/flows/filter":
 		out := []wire.Flow{}
 		for _, f := range s.flows {
-			if q.Flows == nil || q.Flows.ID == nil || slices.Contains(q.Flows.ID.Any, f.ID) {
-				out = append(out, f)
+			if q.Flows != nil && q.Flows.ID != nil && !slices.Contains(q.Flows.ID.Any, f.ID) {
+				continue
 			}
+			if q.Flows != nil && q.Flows.Name != nil && !slices.Contains(q.Flows.Name.Any, f.Name) {
+				continue
+			}
+			out = append(out, f)
 		}
 		_ = json.NewEncoder(w).Encode(out)
 	default:
@@ -119,6 +132,9 @@ func resolverFixture() *deploymentsStub {
 			{ID: "d-v2-daily", Name: "daily", FlowID: "f-etl.v2"}, // flow name with a dot
 			{ID: "d-legacy", Name: "nightly", FlowID: "f-etl", Tags: []string{"team:x", "airflow-dag-id:legacy_etl"}},
 			{ID: "d-aliased", Name: "hourly", FlowID: "f-etl"}, // aliased in config
+			{ID: "d-deep", Name: "x.y.z", FlowID: "f-etl"},     // etl.x.y.z: three split points
+			{ID: "d-a-bcd", Name: "b.c.d", FlowID: "f-a"},      // a.b.c.d one way...
+			{ID: "d-ab-cd", Name: "c.d", FlowID: "f-a.b"},      // ...and another
 			{ID: "d-ab-c", Name: "c", FlowID: "f-a.b"},         // a.b.c one way...
 			{ID: "d-a-bc", Name: "b.c", FlowID: "f-a"},         // ...and the other
 			{ID: "d-dup1", Name: "x", FlowID: "f-a", Tags: []string{"airflow-dag-id:twice"}},
@@ -149,6 +165,9 @@ func TestResolve(t *testing.T) {
 		{dagID: "nodots", wantErr: ErrDAGNotFound},
 		{dagID: "", wantErr: ErrDAGNotFound},
 		{dagID: "a.b.c", ambiguous: []string{"a.b/c", "a/b.c"}},
+		{dagID: "etl.x.y.z", wantDep: "d-deep", wantFlow: "etl"},
+		{dagID: "a.b.c.d", ambiguous: []string{"a.b/c.d", "a/b.c.d"}},
+		{dagID: "etl." + strings.Repeat("a.", 130) + "b", wantErr: ErrDAGNotFound}, // longer than 250
 		{dagID: "twice", ambiguous: []string{"a/x", "a/y"}},
 	}
 	for _, tc := range cases {

@@ -33,6 +33,8 @@ type Config struct {
 	BodyLimit              string        `yaml:"body_limit"`
 	MaxPageLimit           int           `yaml:"maximum_page_limit"`
 	DAGCacheTTL            time.Duration `yaml:"dag_cache_ttl"`
+	DAGMissCacheTTL        time.Duration `yaml:"dag_miss_cache_ttl"`
+	MaxDAGIDLength         int           `yaml:"max_dag_id_length"`
 	UpstreamMaxAttempts    int           `yaml:"upstream_max_attempts"`
 	UpstreamMaxConcurrency int           `yaml:"upstream_max_concurrency"`
 	AuthMode               string        `yaml:"auth_mode"`
@@ -77,6 +79,8 @@ func defaultConfig() Config {
 		BodyLimit:              "2M",
 		MaxPageLimit:           100,
 		DAGCacheTTL:            5 * time.Minute,
+		DAGMissCacheTTL:        prefect.DefaultMissTTL,
+		MaxDAGIDLength:         prefect.DefaultMaxDAGIDLength,
 		AuthMode:               "users",
 		UpstreamMaxAttempts:    8,
 		UpstreamMaxConcurrency: 32,
@@ -154,6 +158,8 @@ func settings() []setting {
 			return nil
 		}},
 		{"dag-cache-ttl", "GATEWAY_DAG_CACHE_TTL", "how long a resolved dag_id stays cached", dur(func(c *Config) *time.Duration { return &c.DAGCacheTTL })},
+		{"dag-miss-cache-ttl", "GATEWAY_DAG_MISS_CACHE_TTL", "how long a dag_id no deployment answers to is remembered as unknown", dur(func(c *Config) *time.Duration { return &c.DAGMissCacheTTL })},
+		{"max-dag-id-length", "GATEWAY_MAX_DAG_ID_LENGTH", "longest dag_id looked up in Prefect; longer ones are unknown at no cost (Airflow's ID_LEN is 250)", positiveInt(func(c *Config) *int { return &c.MaxDAGIDLength })},
 		{"upstream-max-attempts", "GATEWAY_UPSTREAM_MAX_ATTEMPTS", "attempts of a retryable Prefect call (1 = no retries)", positiveInt(func(c *Config) *int { return &c.UpstreamMaxAttempts })},
 		{"upstream-max-concurrency", "GATEWAY_UPSTREAM_MAX_CONCURRENCY", "Prefect calls in flight at once, and the ceiling of the adaptive bound on writes", positiveInt(func(c *Config) *int { return &c.UpstreamMaxConcurrency })},
 		{"auth-mode", "GATEWAY_AUTH_MODE", "users, passthrough or none", str(func(c *Config) *string { return &c.AuthMode })},
@@ -327,12 +333,16 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("invalid GATEWAY_TEST_CONNECTION %q: want Disabled, Enabled or Hidden", c.TestConnection)
 	}
+	if c.MaxDAGIDLength < 1 {
+		return fmt.Errorf("invalid GATEWAY_MAX_DAG_ID_LENGTH %d: must be at least 1", c.MaxDAGIDLength)
+	}
 	if c.MaxPageLimit < 1 {
 		return fmt.Errorf("invalid GATEWAY_MAXIMUM_PAGE_LIMIT %d: must be at least 1", c.MaxPageLimit)
 	}
 	for name, d := range map[string]time.Duration{"GATEWAY_UPSTREAM_TIMEOUT": c.UpstreamTimeout,
 		"GATEWAY_SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "GATEWAY_DAG_CACHE_TTL": c.DAGCacheTTL,
-		"GATEWAY_AUTH_CACHE_TTL": c.AuthCacheTTL} {
+		"GATEWAY_DAG_MISS_CACHE_TTL": c.DAGMissCacheTTL,
+		"GATEWAY_AUTH_CACHE_TTL":     c.AuthCacheTTL} {
 		if d <= 0 {
 			return fmt.Errorf("invalid %s %s: must be positive", name, d)
 		}
