@@ -166,6 +166,7 @@ func New(opts Options) (*Server, error) {
 		s.accessLog,
 		s.observeRequest,
 		s.recoverPanics,
+		s.checkQuery,
 		middleware.BodyLimit(opts.BodyLimit),
 		s.requestDeadline,
 	)

@@ -314,6 +314,9 @@ func (chk *opCheck) validateBody(req *http.Request) error {
 		return NewProblem(http.StatusUnsupportedMediaType, "Unsupported Media Type",
 			fmt.Sprintf("Invalid Content-type (%s), expected JSON data", ct))
 	}
+	if at, why := invalidJSONText(data); at >= 0 {
+		return BadRequest("Request body is not valid JSON: %s (at byte %d)", why, at)
+	}
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		var se *json.SyntaxError
