@@ -167,6 +167,11 @@ type Client struct {
 	slots      chan struct{}
 	writeSlots *adaptiveLimit
 
+	// secrets are the client's own: its credential and PREFECT_API_URL's password; every
+	// upstream error text is cleaned of them (redact.go).
+	secrets    []string
+	ownSecrets redactor
+
 	csrfMu     sync.Mutex
 	csrf       csrfState
 	csrfWanted bool // the server refused a call for want of a token
@@ -184,8 +189,11 @@ type csrfState struct {
 func New(opts Options) (*Client, error) {
 	base := strings.TrimRight(strings.TrimSpace(opts.BaseURL), "/")
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("PREFECT_API_URL %q is not an http(s) URL", opts.BaseURL)
+	if err != nil {
+		return nil, errors.New("PREFECT_API_URL is not a URL")
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("PREFECT_API_URL %q is not an http(s) URL", u.Redacted())
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -226,7 +234,10 @@ func New(opts Options) (*Client, error) {
 		agent = "airflow-prefect-gateway"
 	}
 	idBytes := sha256.Sum256([]byte(fmt.Sprintf("%d-%d", time.Now().UnixNano(), rand.Int64())))
+	secrets := append(urlSecrets(u), opts.Credential.Secret)
 	return &Client{
+		secrets:    secrets,
+		ownSecrets: redactor{forms: secretForms(secrets...)},
 		base:       base,
 		http:       &http.Client{Transport: transport, Timeout: 0},
 		cred:       opts.Credential,
@@ -242,8 +253,12 @@ func New(opts Options) (*Client, error) {
 	}, nil
 }
 
-// BaseURL is the normalised API root, without a trailing slash.
+// BaseURL is the normalised API root, without a trailing slash. It may hold a password:
+// log DisplayURL instead.
 func (c *Client) BaseURL() string { return c.base }
+
+// DisplayURL is BaseURL with its password, if any, replaced: fit for a log line.
+func (c *Client) DisplayURL() string { return RedactedURL(c.base) }
 
 // DefaultCredential is the gateway's own upstream credential.
 func (c *Client) DefaultCredential() Credential { return c.cred }
@@ -378,6 +393,14 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 		return response{}, transportError(ctx, op, err)
 	}
 	defer release(c.slots)
+	rd := c.redactorFor(cred)
+	defer func() {
+		// Whatever Prefect (or a proxy) wrote back, none of the call's secrets leave here.
+		if pe, ok := attemptErr.(*Error); ok {
+			pe.Message = rd.text(pe.Message)
+			pe.Err = rd.err(pe.Err)
+		}
+	}()
 	start := time.Now()
 	res, err := c.http.Do(req)
 	if err != nil {

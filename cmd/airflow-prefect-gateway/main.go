@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	gcPercent, memoryLimit := tuneGC(getenv)
 	log.Info("serving Airflow's /api/v1 on Prefect",
 		zap.String("listen", ln.Addr().String()),
-		zap.String("prefect_api_url", client.BaseURL()),
+		zap.String("prefect_api_url", client.DisplayURL()),
 		zap.String("upstream_auth", client.DefaultCredential().Mode.String()),
 		zap.String("auth_mode", cfg.AuthMode),
 		zap.String("version", version),
