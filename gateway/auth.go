@@ -291,6 +291,9 @@ func unauthenticated(detail string) *Problem {
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		a := s.auth
+		if p := oneAuthorization(c.Request()); p != nil {
+			return p
+		}
 		if a.mode == AuthModeNone {
 			c.Set(principalKey, &Principal{Role: RoleAdmin})
 			return a.upstreamRefusal(c, next(c))

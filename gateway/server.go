@@ -46,6 +46,10 @@ type Options struct {
 	// DAGOwners maps a dag_id to its Airflow owners.
 	DAGOwners map[string][]string
 
+	// TrustedProxies are the proxies whose X-Forwarded-For names the client (for the log,
+	// login backoff and fair shares); none by default, so the peer address counts.
+	TrustedProxies []*net.IPNet
+
 	// Auth configures inbound authentication and authorization.
 	Auth AuthOptions
 	// JWT configures the tokens of Airflow 3's /auth/token for /api/v2.
@@ -154,7 +158,9 @@ func New(opts Options) (*Server, error) {
 	}
 	e.JSONSerializer = &jsonWriter{airflow: format == JSONFormatAirflow}
 	e.Pre(headAsGet, recordGeneration)
+	e.IPExtractor = ipExtractor(opts.TrustedProxies)
 	e.Use(
+		dropForeignRequestID,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A caller's own id is kept only when it looks like an id, so logs cannot be
 			// forged through it.

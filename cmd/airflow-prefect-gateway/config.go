@@ -48,7 +48,8 @@ type Config struct {
 	// ExposeConfig is Airflow's [webserver] expose_config: False, True or non-sensitive-only.
 	ExposeConfig string `yaml:"expose_config"`
 	// TestConnection is Airflow's [core] test_connection: Disabled, Enabled or Hidden.
-	TestConnection string `yaml:"test_connection"`
+	TestConnection string     `yaml:"test_connection"`
+	TrustedProxies stringList `yaml:"trusted_proxies"`
 
 	// Tokens of Airflow 3's /auth/token (Airflow's [api_auth] options of the same names).
 	JWTSecret            string        `yaml:"jwt_secret"`
@@ -166,6 +167,10 @@ func settings() []setting {
 		{"users-file", "GATEWAY_USERS_FILE", "YAML users file for auth mode users", str(func(c *Config) *string { return &c.UsersFile })},
 		{"passthrough-upstream", "GATEWAY_PASSTHROUGH_UPSTREAM", "auth mode passthrough: bearer (the Basic password is a Prefect API key) or basic (user:password is a self-hosted Prefect auth string)", str(func(c *Config) *string { return &c.PassthroughUpstream })},
 		{"passthrough-role", "GATEWAY_PASSTHROUGH_ROLE", "auth mode passthrough: the Airflow role of every caller Prefect accepts (default Admin)", str(func(c *Config) *string { return &c.PassthroughRole })},
+		{"trusted-proxies", "GATEWAY_TRUSTED_PROXIES", "comma-separated IPs or CIDR ranges of the proxies whose X-Forwarded-For is believed (default none)", func(c *Config, v string) error {
+			c.TrustedProxies = splitList(v)
+			return nil
+		}},
 		{"auth-cache-ttl", "GATEWAY_AUTH_CACHE_TTL", "how long a verified password or a credential Prefect accepted is remembered", dur(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
 		{"expose-config", "GATEWAY_EXPOSE_CONFIG", "GET /config shows the gateway's settings (secrets hidden): False (Airflow's 403), True or non-sensitive-only", str(func(c *Config) *string { return &c.ExposeConfig })},
 		{"test-connection", "GATEWAY_TEST_CONNECTION", "POST /connections/test: Disabled (Airflow's 403), Hidden (the same) or Enabled (a TCP check of host and port)", str(func(c *Config) *string { return &c.TestConnection })},
@@ -339,6 +344,9 @@ func (c Config) validate() error {
 	if c.MaxPageLimit < 1 {
 		return fmt.Errorf("invalid GATEWAY_MAXIMUM_PAGE_LIMIT %d: must be at least 1", c.MaxPageLimit)
 	}
+	if _, err := gateway.ParseTrustedProxies(strings.Join(c.TrustedProxies, ",")); err != nil {
+		return fmt.Errorf("invalid GATEWAY_TRUSTED_PROXIES: %w", err)
+	}
 	for name, d := range map[string]time.Duration{"GATEWAY_UPSTREAM_TIMEOUT": c.UpstreamTimeout,
 		"GATEWAY_SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "GATEWAY_DAG_CACHE_TTL": c.DAGCacheTTL,
 		"GATEWAY_DAG_MISS_CACHE_TTL": c.DAGMissCacheTTL,
@@ -369,4 +377,34 @@ func (c Config) upstreamCredential() prefect.Credential {
 		return prefect.BasicCredential(c.PrefectAPIAuthString)
 	}
 	return prefect.Credential{}
+}
+
+// stringList is a list setting: comma-separated in a flag or a variable, a YAML sequence or
+// a comma-separated string in the file.
+type stringList []string
+
+func (l *stringList) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		*l = splitList(n.Value)
+		return nil
+	case yaml.SequenceNode:
+		var items []string
+		if err := n.Decode(&items); err != nil {
+			return err
+		}
+		*l = splitList(strings.Join(items, ","))
+		return nil
+	}
+	return fmt.Errorf("line %d: want a list or a comma-separated string", n.Line)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "airflow-prefect-gateway: invalid GATEWAY_LISTEN %q: %v\n", cfg.Listen, err)
 		return 2
 	}
+	trusted, _ := gateway.ParseTrustedProxies(strings.Join(cfg.TrustedProxies, ",")) // checked by validate
 	srv, err := gateway.New(gateway.Options{
 		Prefect:        client,
 		Logger:         log,
@@ -93,6 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DAGAliases:     cfg.DAGAliases,
 		DAGOwners:      cfg.DAGOwners,
 		Metrics:        metrics,
+		TrustedProxies: trusted,
 
 		SensitiveVarConnNames: strings.Split(cfg.SensitiveVarConnNames, ","),
 		TestConnection:        cfg.TestConnection,
