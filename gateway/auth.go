@@ -131,6 +131,10 @@ type AuthOptions struct {
 	CacheTTL time.Duration
 	// Getenv reads the variables users-file entries name. Default os.Getenv.
 	Getenv func(string) string
+	// LoginFailureBurst and LoginFailureInterval shape the login backoff (login_backoff.go):
+	// so many failed checks at once per username and per client, then one per interval.
+	LoginFailureBurst    int
+	LoginFailureInterval time.Duration
 }
 
 // Realm is the realm of the gateway's WWW-Authenticate challenge.
@@ -169,6 +173,7 @@ type authenticator struct {
 	refused  *gocache.Cache
 	macKey   []byte
 	flight   singleflight.Group
+	backoff  *loginBackoff
 }
 
 func newAuthenticator(opts AuthOptions, client *prefect.Client, log *zap.Logger) (*authenticator, error) {
@@ -193,6 +198,7 @@ func newAuthenticator(opts AuthOptions, client *prefect.Client, log *zap.Logger)
 		verified:    gocache.New(ttl, 2*ttl),
 		refused:     gocache.New(refusedCredentialTTL, 2*refusedCredentialTTL),
 		macKey:      make([]byte, 32),
+		backoff:     newLoginBackoff(opts.LoginFailureBurst, opts.LoginFailureInterval),
 	}
 	if _, err := rand.Read(a.macKey); err != nil {
 		return nil, fmt.Errorf("auth: random key: %w", err)
@@ -307,9 +313,9 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			err error
 		)
 		if a.mode == AuthModePassthrough {
-			p, err = a.passthrough(c.Request().Context(), user, password)
+			p, err = a.passthrough(c.Request().Context(), user, password, c.RealIP())
 		} else {
-			p, err = a.checkPassword(c.Request().Context(), user, password)
+			p, err = a.checkPassword(c.Request().Context(), user, password, c.RealIP())
 		}
 		if err != nil {
 			return err
@@ -341,13 +347,18 @@ func basicAuth(header string) (user, password string, ok bool) {
 
 // checkPassword verifies user and password against the users file. A hit in the
 // verification cache costs an HMAC; a miss costs one bcrypt check, whether or not the user
-// exists. Concurrent checks of the same pair share one bcrypt run.
-func (a *authenticator) checkPassword(ctx context.Context, user, password string) (*Principal, error) {
+// exists. Concurrent checks of the same pair share one bcrypt run. Failures are throttled
+// per username and per client (login_backoff.go).
+func (a *authenticator) checkPassword(ctx context.Context, user, password, client string) (*Principal, error) {
 	key := a.mac("users", user, password)
 	if v, ok := a.verified.Get(key); ok {
 		return copyPrincipal(v.(*Principal)), nil
 	}
 	v, err, _ := a.flight.Do(key, func() (any, error) {
+		keys := []string{"user|" + user, "client|" + client}
+		if refused := a.backoff.check(keys...); refused != nil {
+			return nil, refused
+		}
 		if err := a.bcryptSlots.Acquire(ctx, 1); err != nil {
 			return nil, NewProblem(http.StatusServiceUnavailable, "Service Unavailable",
 				"The gateway is busy checking passwords; retry shortly.").WithHeader("Retry-After", "1").WithCause(err)
@@ -365,6 +376,7 @@ func (a *authenticator) checkPassword(ctx context.Context, user, password string
 			pw = pw[:maxPasswordBytes]
 		}
 		if err := a.compare(hash, pw); err != nil || !known || tooLong {
+			a.backoff.failed(keys...)
 			return nil, errBadCredentials
 		}
 		p := acc.principal
@@ -382,7 +394,7 @@ func (a *authenticator) checkPassword(ctx context.Context, user, password string
 
 // passthrough turns the caller's Basic credential into their Prefect credential and asks
 // Prefect whether it accepts it; the answer is remembered briefly under a keyed hash.
-func (a *authenticator) passthrough(ctx context.Context, user, password string) (*Principal, error) {
+func (a *authenticator) passthrough(ctx context.Context, user, password, client string) (*Principal, error) {
 	var cred prefect.Credential
 	switch a.passthroughBy {
 	case PassthroughBasic:
@@ -408,6 +420,10 @@ func (a *authenticator) passthrough(ctx context.Context, user, password string) 
 		return nil, unauthenticated("Prefect refused the credential.")
 	}
 	_, err, _ := a.flight.Do(key, func() (any, error) {
+		// Refused credentials cost a Prefect call each: throttled per client like passwords.
+		if refused := a.backoff.check("client|" + client); refused != nil {
+			return nil, refused
+		}
 		// Detached from the first caller's cancellation: its answer serves every caller
 		// waiting on the same credential.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
@@ -415,12 +431,17 @@ func (a *authenticator) passthrough(ctx context.Context, user, password string) 
 		if err := a.client.CheckCredential(cctx, cred); err != nil {
 			if prefect.KindOf(err) == prefect.KindUnauthorized {
 				a.refused.SetDefault(key, true)
+				a.backoff.failed("client|" + client)
 			}
 			return nil, err
 		}
 		a.verified.SetDefault(key, true)
 		return nil, nil
 	})
+	var throttled *Problem
+	if errors.As(err, &throttled) {
+		return nil, throttled
+	}
 	if err != nil {
 		if prefect.KindOf(err) == prefect.KindUnauthorized {
 			return nil, unauthenticated("Prefect refused the credential.")

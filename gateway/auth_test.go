@@ -114,6 +114,9 @@ func newAuthServer(t testing.TB, prefectURL string, auth AuthOptions, log *zap.L
 	if auth.Getenv == nil {
 		auth.Getenv = usersFixtureEnv
 	}
+	if auth.LoginFailureBurst == 0 {
+		auth.LoginFailureBurst = 1000 // tests of other things fail logins by the dozen
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}

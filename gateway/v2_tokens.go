@@ -94,9 +94,9 @@ func (s *Server) loginPrincipal(ctx context.Context, user, password, client stri
 		err error
 	)
 	if a.mode == AuthModePassthrough {
-		p, err = a.passthrough(ctx, user, password)
+		p, err = a.passthrough(ctx, user, password, client)
 	} else {
-		p, err = a.checkPassword(ctx, user, password)
+		p, err = a.checkPassword(ctx, user, password, client)
 	}
 	var prob *Problem
 	if errors.As(err, &prob) && prob.Status == http.StatusUnauthorized {

@@ -48,8 +48,10 @@ type Config struct {
 	// ExposeConfig is Airflow's [webserver] expose_config: False, True or non-sensitive-only.
 	ExposeConfig string `yaml:"expose_config"`
 	// TestConnection is Airflow's [core] test_connection: Disabled, Enabled or Hidden.
-	TestConnection string     `yaml:"test_connection"`
-	TrustedProxies stringList `yaml:"trusted_proxies"`
+	TestConnection       string        `yaml:"test_connection"`
+	TrustedProxies       stringList    `yaml:"trusted_proxies"`
+	LoginFailureBurst    int           `yaml:"login_failure_burst"`
+	LoginFailureInterval time.Duration `yaml:"login_failure_interval"`
 
 	// Tokens of Airflow 3's /auth/token (Airflow's [api_auth] options of the same names).
 	JWTSecret            string        `yaml:"jwt_secret"`
@@ -91,6 +93,8 @@ func defaultConfig() Config {
 		JWTCLIExpirationTime:   time.Hour,
 		JWTLeeway:              10 * time.Second,
 		TestConnection:         gateway.TestConnectionDisabled,
+		LoginFailureBurst:      gateway.DefaultLoginFailureBurst,
+		LoginFailureInterval:   gateway.DefaultLoginFailureInterval,
 	}
 }
 
@@ -171,6 +175,8 @@ func settings() []setting {
 			c.TrustedProxies = splitList(v)
 			return nil
 		}},
+		{"login-failure-burst", "GATEWAY_LOGIN_FAILURE_BURST", "failed logins allowed at once per username and per client, before 429s", positiveInt(func(c *Config) *int { return &c.LoginFailureBurst })},
+		{"login-failure-interval", "GATEWAY_LOGIN_FAILURE_INTERVAL", "after the burst, one more failed login per username and per client each interval", dur(func(c *Config) *time.Duration { return &c.LoginFailureInterval })},
 		{"auth-cache-ttl", "GATEWAY_AUTH_CACHE_TTL", "how long a verified password or a credential Prefect accepted is remembered", dur(func(c *Config) *time.Duration { return &c.AuthCacheTTL })},
 		{"expose-config", "GATEWAY_EXPOSE_CONFIG", "GET /config shows the gateway's settings (secrets hidden): False (Airflow's 403), True or non-sensitive-only", str(func(c *Config) *string { return &c.ExposeConfig })},
 		{"test-connection", "GATEWAY_TEST_CONNECTION", "POST /connections/test: Disabled (Airflow's 403), Hidden (the same) or Enabled (a TCP check of host and port)", str(func(c *Config) *string { return &c.TestConnection })},
@@ -338,6 +344,9 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("invalid GATEWAY_TEST_CONNECTION %q: want Disabled, Enabled or Hidden", c.TestConnection)
 	}
+	if c.LoginFailureBurst < 1 {
+		return fmt.Errorf("invalid GATEWAY_LOGIN_FAILURE_BURST %d: must be at least 1", c.LoginFailureBurst)
+	}
 	if c.MaxDAGIDLength < 1 {
 		return fmt.Errorf("invalid GATEWAY_MAX_DAG_ID_LENGTH %d: must be at least 1", c.MaxDAGIDLength)
 	}
@@ -350,7 +359,7 @@ func (c Config) validate() error {
 	for name, d := range map[string]time.Duration{"GATEWAY_UPSTREAM_TIMEOUT": c.UpstreamTimeout,
 		"GATEWAY_SHUTDOWN_TIMEOUT": c.ShutdownTimeout, "GATEWAY_DAG_CACHE_TTL": c.DAGCacheTTL,
 		"GATEWAY_DAG_MISS_CACHE_TTL": c.DAGMissCacheTTL,
-		"GATEWAY_AUTH_CACHE_TTL":     c.AuthCacheTTL} {
+		"GATEWAY_AUTH_CACHE_TTL":     c.AuthCacheTTL, "GATEWAY_LOGIN_FAILURE_INTERVAL": c.LoginFailureInterval} {
 		if d <= 0 {
 			return fmt.Errorf("invalid %s %s: must be positive", name, d)
 		}
