@@ -321,11 +321,22 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(principalKey, p)
+		ctx := c.Request().Context()
 		if p.Credential != nil {
-			c.SetRequest(c.Request().WithContext(prefect.WithCredential(c.Request().Context(), *p.Credential)))
+			ctx = prefect.WithCredential(ctx, *p.Credential)
 		}
+		c.SetRequest(c.Request().WithContext(prefect.WithCaller(ctx, a.callerOf(p))))
 		return a.upstreamRefusal(c, next(c))
 	}
+}
+
+// callerOf names the principal for the fair share of Prefect calls: the user, or in
+// passthrough (where the username is a free label) the credential.
+func (a *authenticator) callerOf(p *Principal) string {
+	if a.mode == AuthModePassthrough && p.Credential != nil {
+		return "credential|" + p.Credential.Fingerprint()
+	}
+	return "user|" + p.User
 }
 
 // basicAuth reads an HTTP Basic Authorization header. The scheme is case-insensitive.

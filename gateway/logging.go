@@ -34,6 +34,8 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
 		ctx, calls := prefect.WithCallCounter(c.Request().Context())
+		// Until authentication names a user, the caller is the client address (fair shares).
+		ctx = prefect.WithCaller(ctx, "client|"+c.RealIP())
 		c.SetRequest(c.Request().WithContext(ctx))
 		err := next(c)
 		if err != nil {

@@ -89,6 +89,7 @@ type ctxKey int
 const (
 	credentialKey ctxKey = iota
 	callCounterKey
+	callerKey
 )
 
 // WithCredential makes every call made with ctx use cred instead of the client's default.
@@ -137,6 +138,10 @@ type Options struct {
 	// of overrunning Prefect (a SQLite-backed server answers 503 "database is locked" to
 	// concurrent writes). Default 32; negative means no bound.
 	MaxConcurrentCalls int
+	// MaxConcurrentCallsPerCaller bounds one caller's share of them (WithCaller names the
+	// caller: a user, a credential, a client address), so that one caller cannot take every
+	// slot. Default three quarters of MaxConcurrentCalls (at least 1); negative means no share.
+	MaxConcurrentCallsPerCaller int
 	// MaxConcurrentWrites is the ceiling of the adaptive bound on calls in flight that write
 	// (creates, state changes, updates, deletes; reads, filters and counts do not count).
 	// The bound starts at 2, halves whenever Prefect answers a write with overload (503, a
@@ -162,9 +167,9 @@ type Client struct {
 	agent    string
 
 	timeout time.Duration
-	// slots holds one token per call in flight (nil: unbounded); writes also need one of
-	// writeSlots (nil: unbounded).
-	slots      chan struct{}
+	// slots bounds the calls in flight, shared fairly between callers (nil: unbounded);
+	// writes also need one of writeSlots (nil: unbounded).
+	slots      *fairSlots
 	writeSlots *adaptiveLimit
 
 	// secrets are the client's own: its credential and PREFECT_API_URL's password; every
@@ -210,7 +215,7 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxRetryAfter <= 0 {
 		opts.MaxRetryAfter = 5 * time.Second
 	}
-	slots := semaphore(opts.MaxConcurrentCalls, 32)
+	slots := newFairSlots(opts.MaxConcurrentCalls, opts.MaxConcurrentCallsPerCaller)
 	var writeSlots *adaptiveLimit
 	switch {
 	case opts.MaxConcurrentWrites == 0:
@@ -389,10 +394,11 @@ func (c *Client) attempt(ctx context.Context, cl call, op string, payload []byte
 		}
 		defer func() { c.writeSlots.release(overloaded(attemptErr)) }()
 	}
-	if err := acquire(actx, c.slots); err != nil {
+	caller := callerOf(ctx)
+	if err := c.slots.acquire(actx, caller); err != nil {
 		return response{}, transportError(ctx, op, err)
 	}
-	defer release(c.slots)
+	defer c.slots.release(caller)
 	rd := c.redactorFor(cred)
 	defer func() {
 		// Whatever Prefect (or a proxy) wrote back, none of the call's secrets leave here.

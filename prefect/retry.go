@@ -89,36 +89,6 @@ func newTriggerStamp() string {
 	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
 }
 
-// semaphore is a counting semaphore of n tokens (def when n is 0; nil, unbounded, when n < 0).
-func semaphore(n, def int) chan struct{} {
-	switch {
-	case n == 0:
-		return make(chan struct{}, def)
-	case n > 0:
-		return make(chan struct{}, n)
-	}
-	return nil
-}
-
-// acquire takes a token from sem, or gives up when ctx ends first.
-func acquire(ctx context.Context, sem chan struct{}) error {
-	if sem == nil {
-		return nil
-	}
-	select {
-	case sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func release(sem chan struct{}) {
-	if sem != nil {
-		<-sem
-	}
-}
-
 // isWrite tells calls that change Prefect's data from reads: GETs, filters and counts are
 // POSTs that only read.
 func (cl call) isWrite() bool {

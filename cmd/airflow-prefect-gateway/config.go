@@ -37,6 +37,7 @@ type Config struct {
 	MaxDAGIDLength         int           `yaml:"max_dag_id_length"`
 	UpstreamMaxAttempts    int           `yaml:"upstream_max_attempts"`
 	UpstreamMaxConcurrency int           `yaml:"upstream_max_concurrency"`
+	UpstreamMaxPerCaller   int           `yaml:"upstream_max_per_caller"`
 	AuthMode               string        `yaml:"auth_mode"`
 	UsersFile              string        `yaml:"users_file"`
 	PassthroughUpstream    string        `yaml:"passthrough_upstream"`
@@ -167,6 +168,7 @@ func settings() []setting {
 		{"max-dag-id-length", "GATEWAY_MAX_DAG_ID_LENGTH", "longest dag_id looked up in Prefect; longer ones are unknown at no cost (Airflow's ID_LEN is 250)", positiveInt(func(c *Config) *int { return &c.MaxDAGIDLength })},
 		{"upstream-max-attempts", "GATEWAY_UPSTREAM_MAX_ATTEMPTS", "attempts of a retryable Prefect call (1 = no retries)", positiveInt(func(c *Config) *int { return &c.UpstreamMaxAttempts })},
 		{"upstream-max-concurrency", "GATEWAY_UPSTREAM_MAX_CONCURRENCY", "Prefect calls in flight at once, and the ceiling of the adaptive bound on writes", positiveInt(func(c *Config) *int { return &c.UpstreamMaxConcurrency })},
+		{"upstream-max-per-caller", "GATEWAY_UPSTREAM_MAX_PER_CALLER", "Prefect calls one caller (user, passthrough credential, or client address) may have in flight at once (default three quarters of the concurrency)", positiveInt(func(c *Config) *int { return &c.UpstreamMaxPerCaller })},
 		{"auth-mode", "GATEWAY_AUTH_MODE", "users, passthrough or none", str(func(c *Config) *string { return &c.AuthMode })},
 		{"users-file", "GATEWAY_USERS_FILE", "YAML users file for auth mode users", str(func(c *Config) *string { return &c.UsersFile })},
 		{"passthrough-upstream", "GATEWAY_PASSTHROUGH_UPSTREAM", "auth mode passthrough: bearer (the Basic password is a Prefect API key) or basic (user:password is a self-hosted Prefect auth string)", str(func(c *Config) *string { return &c.PassthroughUpstream })},

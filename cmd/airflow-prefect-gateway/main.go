@@ -59,14 +59,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// One registry counts both sides: the gateway's requests and the client's Prefect calls.
 	metrics := gateway.NewMetrics(version)
 	client, err := prefect.New(prefect.Options{
-		BaseURL:             cfg.PrefectAPIURL,
-		Credential:          cfg.upstreamCredential(),
-		Timeout:             cfg.UpstreamTimeout,
-		MaxAttempts:         cfg.UpstreamMaxAttempts,
-		MaxConcurrentCalls:  cfg.UpstreamMaxConcurrency,
-		MaxConcurrentWrites: cfg.UpstreamMaxConcurrency,
-		UserAgent:           "airflow-prefect-gateway/" + version,
-		Observer:            metrics,
+		BaseURL:                     cfg.PrefectAPIURL,
+		Credential:                  cfg.upstreamCredential(),
+		Timeout:                     cfg.UpstreamTimeout,
+		MaxAttempts:                 cfg.UpstreamMaxAttempts,
+		MaxConcurrentCalls:          cfg.UpstreamMaxConcurrency,
+		MaxConcurrentWrites:         cfg.UpstreamMaxConcurrency,
+		MaxConcurrentCallsPerCaller: cfg.UpstreamMaxPerCaller,
+		UserAgent:                   "airflow-prefect-gateway/" + version,
+		Observer:                    metrics,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "airflow-prefect-gateway:", err)
