@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -102,6 +103,9 @@ func (o *Options) setDefaults() {
 
 // Server is the gateway's HTTP application.
 type Server struct {
+	// draining is set once Serve's context ends: every answer then closes its connection.
+	draining atomic.Bool
+
 	opts    Options
 	echo    *echo.Echo
 	prefect *prefect.Client
@@ -161,6 +165,7 @@ func New(opts Options) (*Server, error) {
 	e.IPExtractor = ipExtractor(opts.TrustedProxies)
 	e.Use(
 		dropForeignRequestID,
+		s.closeWhenDone,
 		middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 			// A caller's own id is kept only when it looks like an id, so logs cannot be
 			// forged through it.
@@ -188,69 +193,25 @@ func (s *Server) Handler() http.Handler { return s.echo }
 func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // requestDeadline bounds the whole request, Prefect calls included, so a hung Prefect turns
-// into a 504 instead of a hung client.
+// into a 504 instead of a hung client. Reading the body is bounded by the same deadline, so
+// a client that sends it too slowly gets a 408 while there is still time to answer (the
+// server's ReadTimeout would cut it later, past WriteTimeout, with no answer at all).
 func (s *Server) requestDeadline(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		c.Set(requestParentKey, c.Request().Context()) // for answers streamed past the deadline (logs)
 		ctx, cancel := context.WithTimeout(c.Request().Context(), s.opts.RequestTimeout)
 		defer cancel()
+		if dl, ok := ctx.Deadline(); ok && c.Request().ContentLength != 0 {
+			// Not supported by httptest's recorder; the server's connections support it.
+			_ = http.NewResponseController(c.Response().Writer).SetReadDeadline(dl)
+		}
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }
 
-// ServeOptions are the http.Server's limits.
-type ServeOptions struct {
-	ReadHeaderTimeout time.Duration
-	ReadTimeout       time.Duration
-	WriteTimeout      time.Duration
-	IdleTimeout       time.Duration
-	// ShutdownTimeout is how long in-flight requests may take to finish after ctx ends.
-	ShutdownTimeout time.Duration
-}
-
-// Serve answers on ln until ctx is done, then stops accepting and waits for in-flight
-// requests to finish (at most ShutdownTimeout). It returns nil after a clean drain.
-func (s *Server) Serve(ctx context.Context, ln net.Listener, so ServeOptions) error {
-	if so.ReadHeaderTimeout <= 0 {
-		so.ReadHeaderTimeout = 10 * time.Second
-	}
-	if so.ReadTimeout <= 0 {
-		so.ReadTimeout = 60 * time.Second
-	}
-	if so.WriteTimeout <= 0 {
-		// A response must be allowed to outlive the slowest upstream answer.
-		so.WriteTimeout = s.opts.RequestTimeout + 15*time.Second
-	}
-	if so.IdleTimeout <= 0 {
-		so.IdleTimeout = 120 * time.Second
-	}
-	if so.ShutdownTimeout <= 0 {
-		so.ShutdownTimeout = s.opts.RequestTimeout + 5*time.Second
-	}
-	srv := &http.Server{
-		Handler:           s.echo,
-		ReadHeaderTimeout: so.ReadHeaderTimeout,
-		ReadTimeout:       so.ReadTimeout,
-		WriteTimeout:      so.WriteTimeout,
-		IdleTimeout:       so.IdleTimeout,
-		ErrorLog:          zap.NewStdLog(s.log.Named("http")),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	s.log.Info("shutting down: draining in-flight requests", zap.Duration("timeout", so.ShutdownTimeout))
-	sctx, cancel := context.WithTimeout(context.Background(), so.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+// airflowJSON reports whether answers are written in Airflow's JSON layout.
+func (s *Server) airflowJSON() bool {
+	j, ok := s.echo.JSONSerializer.(*jsonWriter)
+	return !ok || j.airflow
 }

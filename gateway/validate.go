@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -296,6 +298,11 @@ func (chk *opCheck) validateBody(req *http.Request) error {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
 			return he // 413 from the body limit
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+			// The client is the slow one, not Prefect: Airflow's (Werkzeug's) 408.
+			return NewProblem(http.StatusRequestTimeout, "", "The request body did not arrive before the request's deadline.").
+				WithHeader(echo.HeaderConnection, "close").WithCause(err)
 		}
 		return BadRequest("The request body could not be read.").WithCause(err)
 	}
