@@ -118,6 +118,11 @@ func TestSlowBodyIsAnswered408(t *testing.T) {
 		t.Fatal(err)
 	}
 	readProblem(t, r, http.StatusRequestTimeout, "a body still arriving at the deadline")
+	// The access log line follows the answer: wait for it.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(gw.Stderr.String(), `"status":408`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	log := gw.Stderr.String()
 	if strings.Contains(log, "Prefect did not answer") || !strings.Contains(log, `"status":408`) {
 		t.Errorf("the log blames the wrong side:\n%s", log)
