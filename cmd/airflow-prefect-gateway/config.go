@@ -198,15 +198,10 @@ func settings() []setting {
 
 // loadConfig reads the configuration from args, the environment and the file. Errors name
 // the setting and where it came from, in one line.
+// A --help (flag.ErrHelp) comes back as is, with nothing printed: the caller shows the help.
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
 	cfg := defaultConfig()
-	fs := flag.NewFlagSet("airflow-prefect-gateway", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", "", "YAML configuration file (also GATEWAY_CONFIG)")
-	values := map[string]*string{}
-	for _, s := range settings() {
-		values[s.flag] = fs.String(s.flag, "", s.usage+" (env "+s.env+")")
-	}
+	fs, configPath, values := serveFlags()
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -240,6 +235,44 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 	}
 	return cfg, cfg.validate()
+}
+
+// serveFlags is the serve command's flag set: --config and one flag per setting, each
+// naming its variable and its file key.
+func serveFlags() (*flag.FlagSet, *string, map[string]*string) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	configPath := fs.String("config", "", "YAML configuration file (env GATEWAY_CONFIG)")
+	keys := fileKeys()
+	def := defaultConfig()
+	defaults := fileFields(&def)
+	values := map[string]*string{}
+	for _, s := range settings() {
+		where := "env " + s.env
+		if k := keys[s.flag]; k != "" {
+			where += ", file key " + k
+			if v := reflect.ValueOf(defaults[k]).Elem(); !v.IsZero() {
+				where += ", default " + fmt.Sprint(v.Interface())
+			}
+		}
+		values[s.flag] = fs.String(s.flag, "", s.usage+" ("+where+")")
+	}
+	return fs, configPath, values
+}
+
+// fileKeys maps each flag to the YAML key of the same setting (the flag with '_' for '-',
+// when Config has that key).
+func fileKeys() map[string]string {
+	var cfg Config
+	fields := fileFields(&cfg)
+	out := map[string]string{}
+	for _, s := range settings() {
+		if k := strings.ReplaceAll(s.flag, "-", "_"); fields[k] != nil {
+			out[s.flag] = k
+		}
+	}
+	return out
 }
 
 func lookupEnv(getenv func(string) string, key string) (string, bool) {

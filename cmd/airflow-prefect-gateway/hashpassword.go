@@ -25,12 +25,6 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		return 2
 	}
 	fs := flag.NewFlagSet("hash-password", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: printf '%%s' \"$password\" | airflow-prefect-gateway hash-password --username NAME [flags]\n")
-		fmt.Fprintln(stderr, "Reads the password from stdin and prints a users-file entry for it.")
-		fs.PrintDefaults()
-	}
 	var e gateway.UserEntry
 	fs.StringVar(&e.Username, "username", "", "the user's name (required)")
 	fs.StringVar(&e.Role, "role", "Viewer", "Viewer, User, Op or Admin")
@@ -40,11 +34,13 @@ func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	fs.StringVar(&e.PrefectAuthStringEnv, "prefect-auth-string-env", "", "environment variable holding the user's own Prefect auth string")
 	fs.StringVar(&e.PrefectAuthStringFile, "prefect-auth-string-file", "", "file holding the user's own Prefect auth string")
 	cost := fs.Int("cost", gateway.DefaultBcryptCost, "bcrypt cost")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	help := &command{Name: "hash-password", UsageLine: "hash-password --username NAME [flags] < password",
+		Short: "read a password on stdin, print a users-file entry with its bcrypt hash",
+		Long: "The entry is indented to go under a users: line, e.g.\n" +
+			"  printf '%s' \"$PASSWORD\" | " + binary + " hash-password --username etl-team --role User >> users.yaml\n" +
+			"The password is never read from the command line, where ps would show it."}
+	if code, done := parseFlags(env{stdout: stdout, stderr: stderr}, fs, help, args); done {
+		return code
 	}
 	if fs.NArg() > 0 {
 		// Not repeated: a stray argument is likely the password itself.

@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -31,22 +33,23 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "version":
-			fmt.Fprintln(stdout, version)
-			return 0
-		case "healthcheck":
-			return healthcheck(args[1:], stdout)
-		case "hash-password":
-			return hashPassword(args[1:], os.Stdin, stdout, stderr)
-		case "serve":
-			args = args[1:]
-		}
-	}
+	return dispatch(env{ctx: ctx, getenv: getenv, stdin: stdinOf(), stdout: stdout, stderr: stderr}, args)
+}
+
+// serve is the serve command: configuration, logger, Prefect client, gateway, signals.
+func serve(e env, args []string) int {
+	ctx, getenv, stdout, stderr := e.ctx, e.getenv, e.stdout, e.stderr
 	cfg, err := loadConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fs, _, _ := serveFlags()
+		printCommandHelp(stdout, commandByName("serve"), fs)
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "airflow-prefect-gateway:", err)
+		if strings.HasPrefix(err.Error(), "flag provided but not defined") {
+			fmt.Fprintf(stderr, "Run '%s serve --help' for the flags, '%s --help' for the commands.\n", binary, binary)
+		}
 		return 2
 	}
 	log, err := newLogger(cfg.LogFormat, cfg.LogLevel, stderr)
@@ -76,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// Claim the address first: a bad one is a one-line start error, before anything logs.
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		fmt.Fprintf(stderr, "airflow-prefect-gateway: invalid GATEWAY_LISTEN %q: %v\n", cfg.Listen, err)
+		fmt.Fprintln(stderr, "airflow-prefect-gateway:", listenError(cfg.Listen, err))
 		return 2
 	}
 	trusted, _ := gateway.ParseTrustedProxies(strings.Join(cfg.TrustedProxies, ",")) // checked by validate
@@ -171,4 +174,16 @@ func gitVersion() string {
 		return ""
 	}
 	return rev + dirty
+}
+
+// listenError words a failed listen: a busy port is not an invalid setting.
+func listenError(addr string, err error) string {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Sprintf("cannot listen on %s: the address is already in use (another gateway, or make run?); "+
+			"stop it or choose another address with --listen or GATEWAY_LISTEN", addr)
+	}
+	if errors.Is(err, syscall.EACCES) {
+		return fmt.Sprintf("cannot listen on %s: permission denied (ports below 1024 need privileges); choose another with --listen or GATEWAY_LISTEN", addr)
+	}
+	return fmt.Sprintf("invalid GATEWAY_LISTEN %q: %v", addr, err)
 }
