@@ -484,14 +484,10 @@ func (a *authenticator) upstreamRefusal(c echo.Context, err error) error {
 		}
 		return unauthenticated("Prefect refused the credential.").WithCause(err)
 	}
-	user := ""
-	if p := principalOf(c); p != nil {
-		user = p.User
-	}
-	a.log.Error("Prefect refused the gateway's upstream credential; check PREFECT_API_KEY / PREFECT_API_AUTH_STRING or the user's prefect_* setting in the users file",
-		zap.String("request_id", requestID(c)), zap.String("user", user), zap.String("upstream_auth", a.credentialFor(c).Mode.String()))
 	return NewProblem(http.StatusBadGateway, "Bad Gateway",
-		"Prefect refused the gateway's upstream credential; the gateway's operator must fix its configuration.").WithCause(err)
+		"Prefect refused the gateway's upstream credential; the gateway's operator must fix its configuration.").WithCause(err).
+		WithAlert("Prefect refused the gateway's upstream credential; check PREFECT_API_KEY / PREFECT_API_AUTH_STRING or the user's prefect_* setting in the users file",
+			zap.String("upstream_auth", a.credentialFor(c).Mode.String()))
 }
 
 func (a *authenticator) credentialFor(c echo.Context) prefect.Credential {

@@ -460,9 +460,10 @@ func TestUpstreamRefusalInUsersModeIsBadGateway(t *testing.T) {
 	if !strings.Contains(p.Detail, "operator") {
 		t.Errorf("detail %q does not point at the operator", p.Detail)
 	}
-	entries := logs.FilterMessageSnippet("Prefect refused the gateway's upstream credential").All()
-	if len(entries) != 1 || entries[0].ContextMap()["user"] != "keyed" {
-		t.Fatalf("log lines %+v, want one naming user keyed", entries)
+	entries := logs.FilterMessage("request").All()
+	if len(entries) != 1 || entries[0].Level != zap.ErrorLevel || entries[0].ContextMap()["user"] != "keyed" ||
+		!strings.Contains(fmt.Sprint(entries[0].ContextMap()["alert"]), "Prefect refused the gateway's upstream credential") {
+		t.Fatalf("log lines %+v, want one error line naming user keyed and the refused credential", entries)
 	}
 	for _, e := range logs.All() {
 		if line := fmt.Sprint(e.Message, e.ContextMap()); strings.Contains(line, teamAKey) || strings.Contains(line, "keyed-pw") {

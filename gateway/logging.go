@@ -61,7 +61,22 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if p := principalOf(c); p != nil && p.User != "" {
 			fields = append(fields, zap.String("user", p.User))
 		}
+		var alert *Problem
+		if rendered, ok := c.Get(renderedErrorKey).(error); ok {
+			err = rendered // rendered further in (observeRequest), or here above
+		}
+		if err != nil {
+			// The error (its cause included, never rendered to the client) is on this line:
+			// a failed request is one log line, like every other.
+			fields = append(fields, zap.String("error", err.Error()))
+			if p := asProblem(err); p.alert != "" {
+				alert = p
+				fields = append(append(fields, zap.String("alert", p.alert)), p.logFields...)
+			}
+		}
 		switch {
+		case alert != nil:
+			s.log.Error("request", fields...)
 		case res.Status >= 500:
 			s.log.Warn("request", fields...)
 		default:
@@ -71,7 +86,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// recoverPanics turns a panic in a handler into a 500 problem and a log line with the stack.
+// recoverPanics turns a panic in a handler into a 500 problem whose log line carries the stack.
 func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) (err error) {
 		defer func() {
@@ -79,10 +94,9 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 				if r == http.ErrAbortHandler {
 					panic(r)
 				}
-				s.log.Error("panic in handler", zap.String("request_id", requestID(c)),
-					zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
 				err = NewProblem(http.StatusInternalServerError, "", "The gateway failed to handle the request.").
-					WithCause(fmt.Errorf("panic: %v", r))
+					WithCause(fmt.Errorf("panic: %v", r)).
+					WithAlert("panic in handler", zap.ByteString("stack", debug.Stack()))
 			}
 		}()
 		return next(c)

@@ -45,6 +45,19 @@ type Problem struct {
 	// v2Detail, when set, is what /api/v2 shows as detail (a string or an object) where
 	// Airflow 3 words the same failure differently from Airflow 2.
 	v2Detail any
+
+	// alert, when set, makes the request's log line an error with this message for the
+	// operator (a misconfiguration, a panic); logFields go on that line too.
+	alert     string
+	logFields []zap.Field
+}
+
+// WithAlert marks the problem as the operator's to fix: the request's one log line is then
+// logged at error level and carries msg (and fields).
+func (p *Problem) WithAlert(msg string, fields ...zap.Field) *Problem {
+	p.alert = msg
+	p.logFields = append(p.logFields, fields...)
+	return p
 }
 
 // MarshalJSON writes the problem as Airflow does: an empty detail is null (Airflow's 401s,
@@ -251,17 +264,18 @@ func asProblem(err error) *Problem {
 	return NewProblem(http.StatusInternalServerError, "", "The gateway failed to handle the request.").WithCause(err)
 }
 
+// renderedErrorKey holds the error errorHandler rendered, for the request's log line.
+const renderedErrorKey = "gateway.error"
+
 // errorHandler renders every error in the shape of the request's API generation; it is
 // Echo's HTTPErrorHandler.
 func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	// Not logged here: the request's one access-log line carries the error (logging.go).
+	c.Set(renderedErrorKey, err)
 	p := asProblem(err)
-	if p.Status >= 500 {
-		s.log.Warn("request failed", zap.String("request_id", requestID(c)), zap.Int("status", p.Status),
-			zap.String("path", c.Request().URL.Path), zap.Error(err))
-	}
 	if generationOf(c) == generationV2 {
 		writeDetail(c, p)
 		return
