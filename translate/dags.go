@@ -220,11 +220,14 @@ func AirflowTags(tags []string) []Tag {
 // Params renders a deployment's parameters and their OpenAPI schema as Airflow's DAG
 // params: {"name": {"__class": "airflow.models.param.Param", "value", "description",
 // "schema"}}. A parameter's value is the deployment's, else the schema default, else null.
+// References into the schema's definitions are resolved (schema_refs.go), so that each
+// parameter's schema stands on its own.
 func Params(values map[string]any, schema map[string]any) map[string]any {
 	out := map[string]any{}
 	props, _ := schema["properties"].(map[string]any)
+	refs := newRefResolver(schema)
 	for name, raw := range props {
-		prop, _ := raw.(map[string]any)
+		prop, _ := refs.resolve(raw, 0, map[string]bool{}).(map[string]any)
 		value, ok := values[name]
 		if !ok {
 			value = prop["default"]
