@@ -17,6 +17,22 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -buildvcs=auto -o $(BIN) ./cmd/airflow-prefect-gateway
 
+# Puts the binary on PATH, so that the README's `airflow-prefect-gateway ...` lines run as
+# printed: $(PREFIX)/bin (default /usr/local/bin; `make install PREFIX=$$HOME/.local` for a user
+# install, whose bin must be on PATH). `go install ./cmd/airflow-prefect-gateway` also works
+# (into $$(go env GOPATH)/bin).
+PREFIX ?= /usr/local
+.PHONY: install readme-check
+install: build
+	install -d "$(DESTDIR)$(PREFIX)/bin"
+	install -m 0755 $(BIN) "$(DESTDIR)$(PREFIX)/bin/airflow-prefect-gateway"
+
+# Runs every bash, sh and python block of README.md, in order, against a `make run` of its
+# own on free ports (scripts/readme-check.py says how, and how a block is marked as not
+# runnable). Not part of `make test`: it takes minutes (a second Prefect, the client suite).
+readme-check: venv
+	@python3 scripts/readme-check.py
+
 venv:
 	@scripts/venv.sh >/dev/null
 

@@ -3,10 +3,11 @@
 # reachable one), the demo flow `etl` served by a real Prefect runner (deployment `daily`,
 # scripts/demo/etl.py), and the gateway in front of them with a demo user. Ctrl-C stops
 # everything this script started.
+# Each start wipes the local Prefect's state (.run/prefect) unless KEEP_STATE=1.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-state="$root/.run"
+state="${RUN_STATE_DIR:-$root/.run}"
 mkdir -p "$state"
 listen="${GATEWAY_LISTEN:-127.0.0.1:8080}"
 demo_user="${DEMO_USER:-admin}"
@@ -46,7 +47,12 @@ if [ -n "${PREFECT_API_URL:-}" ] && reachable "$PREFECT_API_URL"; then
 else
   [ -n "${PREFECT_API_URL:-}" ] && echo "PREFECT_API_URL=$PREFECT_API_URL does not answer: starting a local server instead"
   scripts/prefect-server.sh stop "$state/prefect" >/dev/null 2>&1 || true
-  rm -rf "$state/prefect"
+  if [ "${KEEP_STATE:-}" = 1 ]; then
+    echo "make run: KEEP_STATE=1: keeping the Prefect state in ${state#"$root"/}/prefect (runs, deployments, variables)"
+  else
+    echo "make run: starting Prefect afresh: the state of the last make run (${state#"$root"/}/prefect) is wiped; KEEP_STATE=1 make run keeps it"
+    rm -rf "$state/prefect"
+  fi
   # The demo's runs are really executed: Prefect's scheduler makes the daily runs, its
   # late-runs service marks overdue ones, and its UI shows them.
   PREFECT_API_URL="$(PREFECT_PORT="${PREFECT_PORT:-4200}" PREFECT_SERVER_UI_ENABLED=true \
