@@ -126,3 +126,16 @@ func newTestClient(t *testing.T) (*prefect.Client, string) {
 	}
 	return c, st.URL()
 }
+
+func TestTwoAuthorizationHeadersAreRefusedOnV2(t *testing.T) {
+	st := newRecordingPrefect(t, emptyPrefect)
+	s := newAuthServer(t, st.URL(), AuthOptions{Mode: AuthModeUsers, UsersFile: usersFixture}, nil)
+	req := httptest.NewRequest(http.MethodGet, "/api/v2/dags", nil)
+	req.Header.Add("Authorization", "Bearer a")
+	req.Header.Add("Authorization", "Bearer b")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Authorization headers") {
+		t.Errorf("two Authorization headers on /api/v2: %d %s, want 400", rec.Code, rec.Body)
+	}
+}

@@ -31,6 +31,9 @@ func invalidTokenV2(cause error) *Problem {
 func (s *Server) authenticateV2(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		a := s.auth
+		if p := oneAuthorization(c.Request()); p != nil {
+			return p
+		}
 		if a.mode == AuthModeNone {
 			c.Set(principalKey, &Principal{Role: RoleAdmin})
 			return a.upstreamRefusal(c, next(c))
@@ -44,9 +47,11 @@ func (s *Server) authenticateV2(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(principalKey, p)
+		ctx := c.Request().Context()
 		if p.Credential != nil {
-			c.SetRequest(c.Request().WithContext(prefect.WithCredential(c.Request().Context(), *p.Credential)))
+			ctx = prefect.WithCredential(ctx, *p.Credential)
 		}
+		c.SetRequest(c.Request().WithContext(prefect.WithCaller(ctx, a.callerOf(p))))
 		return a.upstreamRefusal(c, next(c))
 	}
 }
