@@ -366,10 +366,12 @@ func (a *authenticator) checkPassword(ctx context.Context, user, password, clien
 		return copyPrincipal(v.(*Principal)), nil
 	}
 	v, err, _ := a.flight.Do(key, func() (any, error) {
-		keys := []string{"user|" + user, "client|" + client}
-		if refused := a.backoff.check(keys...); refused != nil {
+		done, refused := a.backoff.begin("user|"+user, "client|"+client)
+		if refused != nil {
 			return nil, refused
 		}
+		failed := false
+		defer func() { done(failed) }()
 		if err := a.bcryptSlots.Acquire(ctx, 1); err != nil {
 			return nil, NewProblem(http.StatusServiceUnavailable, "Service Unavailable",
 				"The gateway is busy checking passwords; retry shortly.").WithHeader("Retry-After", "1").WithCause(err)
@@ -387,7 +389,7 @@ func (a *authenticator) checkPassword(ctx context.Context, user, password, clien
 			pw = pw[:maxPasswordBytes]
 		}
 		if err := a.compare(hash, pw); err != nil || !known || tooLong {
-			a.backoff.failed(keys...)
+			failed = true
 			return nil, errBadCredentials
 		}
 		p := acc.principal
@@ -432,9 +434,12 @@ func (a *authenticator) passthrough(ctx context.Context, user, password, client 
 	}
 	_, err, _ := a.flight.Do(key, func() (any, error) {
 		// Refused credentials cost a Prefect call each: throttled per client like passwords.
-		if refused := a.backoff.check("client|" + client); refused != nil {
+		done, refused := a.backoff.begin("client|" + client)
+		if refused != nil {
 			return nil, refused
 		}
+		failed := false
+		defer func() { done(failed) }()
 		// Detached from the first caller's cancellation: its answer serves every caller
 		// waiting on the same credential.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
@@ -442,7 +447,7 @@ func (a *authenticator) passthrough(ctx context.Context, user, password, client 
 		if err := a.client.CheckCredential(cctx, cred); err != nil {
 			if prefect.KindOf(err) == prefect.KindUnauthorized {
 				a.refused.SetDefault(key, true)
-				a.backoff.failed("client|" + client)
+				failed = true
 			}
 			return nil, err
 		}

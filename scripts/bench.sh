@@ -9,7 +9,9 @@
 #
 #   BENCH_CONNECTIONS (64)  BENCH_DURATION (5s, at saturation)  BENCH_FIXED_DURATION (10s, at a fixed load)
 #   BENCH_REAL_CONNECTIONS (4)  BENCH_REAL_DURATION (18s)
-#   BENCH_GO=0 skips the go test -bench part; BENCH_REAL=0 skips (c).
+#   BENCH_GO=0 skips the go test -bench part; BENCH_REAL=0 skips (c); BENCH_HARDENING=0 skips
+#   the hardening scenarios (bench/loadgen/hardening.go: dotted ids, batch lists, unknown ids,
+#   fair share, login flood).
 #   BENCH_SERVER_CPUS=1 runs the gateway and the proxy on CPU 1 (taskset) and the load
 #   generator and stub on the others, so that they do not compete for a core.
 set -euo pipefail
@@ -43,6 +45,10 @@ fi
 if [ "${BENCH_REAL:-1}" != "0" ]; then
   api_url="$(scripts/prefect-server.sh start "$state/prefect")"
   args+=(-prefect "$api_url")
+fi
+if [ "${BENCH_HARDENING:-1}" != "0" ]; then
+  echo "== hardening: what hostile requests cost (stub Prefect, a fresh gateway per scenario)"
+  "$state/loadgen" hardening -gateway "$state/gateway"
 fi
 echo "== load: gateway vs bare reverse proxy (stub Prefect), then gateway vs direct (real Prefect)"
 "${pin[@]}" "$state/loadgen" "${args[@]}" 2> >(grep -v 'ReverseProxy read error' >&2)

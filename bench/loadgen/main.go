@@ -4,6 +4,7 @@
 //	loadgen stub  -listen 127.0.0.1:0 [-runs 100]        a fast stub Prefect (bench/stubprefect)
 //	loadgen proxy -listen 127.0.0.1:0 -upstream URL      a bare httputil.ReverseProxy
 //	loadgen compare -gateway BIN [-prefect URL] [-c 64] [-duration 5s] [-fixed-duration 10s] [-server-cpus 1]
+//	loadgen hardening -gateway BIN [-flood 6s]              what hostile requests cost (hardening.go)
 //
 // compare starts the stub, the real gateway binary in front of it and the bare proxy in front
 // of it, drives both with the same load in the same run, and prints (a)/(b): at saturation
@@ -42,7 +43,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen stub|proxy|compare [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen stub|proxy|compare|hardening [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -53,6 +54,8 @@ func main() {
 		err = serveProxy(os.Args[2:])
 	case "compare":
 		err = compare(os.Args[2:])
+	case "hardening":
+		err = hardening(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
