@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,5 +98,31 @@ func TestLoginBackoffRefills(t *testing.T) {
 			t.Fatalf("still %d 10 s later", rec.Code)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Concurrent wrong passwords get no more checks than the bucket holds, however long each
+// check takes.
+func TestLoginBackoffBoundsConcurrentChecks(t *testing.T) {
+	stub := newRecordingPrefect(t, emptyPrefect)
+	s := newAuthServer(t, stub.URL(), AuthOptions{Mode: AuthModeUsers, UsersFile: usersFixture,
+		LoginFailureBurst: 3, LoginFailureInterval: time.Hour}, nil)
+	var checks atomic.Int32
+	s.auth.compare = func(hash, pw []byte) error {
+		checks.Add(1)
+		time.Sleep(50 * time.Millisecond) // a slow bcrypt
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			authGet(s, "/api/v1/probe/whoami", basicCred("intruder"+strconv.Itoa(i), "wrong"))
+		}()
+	}
+	wg.Wait()
+	if n := checks.Load(); n > 3 {
+		t.Errorf("20 concurrent wrong logins from one client got %d bcrypt checks, want at most 3", n)
 	}
 }
