@@ -316,3 +316,19 @@ func TestTokenClaimsChecks(t *testing.T) {
 		t.Errorf("past leeway: %v", err)
 	}
 }
+
+// Login throttling (login_backoff.go) covers /auth/token as it covers HTTP Basic: past the
+// burst of wrong passwords a 429 with Retry-After, in Airflow 3's shape.
+func TestTokenLoginIsThrottled(t *testing.T) {
+	e := newV2Env(t, func(o *Options) { o.Auth.LoginFailureBurst, o.Auth.LoginFailureInterval = 3, time.Hour })
+	var last v2Answer
+	for i := 0; i < 5; i++ {
+		last = e.send(http.MethodPost, "/auth/token", `{"username":"admin","password":"wrong"}`, "Content-Type", "application/json")
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
+		t.Fatalf("after 5 wrong passwords: %d %s", last.status, last.body)
+	}
+	if _, ok := last.detail(t).(string); !ok {
+		t.Errorf("429 body: %s", last.body)
+	}
+}
